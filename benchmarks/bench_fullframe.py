@@ -1,0 +1,83 @@
+"""Full-frame accuracy of a backend: PublicTest faces pasted into larger synthetic frames.
+
+Each 48x48 FER-2013 PublicTest face is upscaled to a side S (pixels), pasted at a random position into
+a 640x480 frame (smooth gradient + noise background) with a random lighting gain, and the full
+pipeline runs (detect, crop, classify the largest face). A face not found counts as wrong. The table
+compares crop conventions (``crop_scale``) against the same faces classified as ready crops.
+
+    python benchmarks/bench_fullframe.py --data ../shared/data/fer2013/fer2013_dev.npz --limit 600
+
+Nothing is written to disk; the FER-2013 images are read at run time only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from buddy_emotion.backends.keras import KerasBackend  # noqa: E402
+from buddy_emotion.evaluation import classification_report, load_labelled  # noqa: E402
+
+
+def make_frame(face: np.ndarray, side: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
+    """A 640x480 BGR frame with ``face`` (grey, 48x48) upscaled to ``side`` px at a random place."""
+    h, w = 480, 640
+    gx = np.linspace(rng.uniform(40, 200), rng.uniform(40, 200), w, dtype=np.float32)[None, :]
+    gy = np.linspace(rng.uniform(-30, 30), rng.uniform(-30, 30), h, dtype=np.float32)[:, None]
+    bg = gx + gy + rng.normal(0, 4, (h, w)).astype(np.float32)
+    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    gain = rng.uniform(0.6, 1.3)
+    x0, y0 = int(rng.integers(0, w - side)), int(rng.integers(0, h - side))
+    bg[y0:y0 + side, x0:x0 + side] = big * gain
+    frame = np.clip(bg, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), (x0, y0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="../shared/data/fer2013/fer2013_dev.npz")
+    ap.add_argument("--limit", type=int, default=600)
+    ap.add_argument("--sides", type=int, nargs="+", default=[80, 140, 220])
+    ap.add_argument("--crop-scales", type=float, nargs="+", default=[0.9, 1.0, 1.1, 1.2])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    data = load_labelled(args.data, split="PublicTest", limit=args.limit)
+    faces = [data.image(i) for i in range(len(data))]
+    crop_ref = KerasBackend()
+    ref = classification_report(data.labels, [dict(f.scores) for f in crop_ref.classify_faces(faces)])
+    rows = [{"setting": "ready 48x48 crops", "side": "-", "found": 1.0, "accuracy": ref["accuracy"],
+             "sad_auroc": ref["sad_auroc"]}]
+    for scale in args.crop_scales:
+        backend = KerasBackend(crop_scale=scale)
+        for side in args.sides:
+            rng = np.random.default_rng(args.seed + side)
+            scores = []
+            for face in faces:
+                frame, _ = make_frame(face, side, rng)
+                found = backend.analyze(frame)
+                scores.append(dict(found[0].scores) if found else None)
+            rep = classification_report(data.labels, scores)
+            rows.append({"setting": f"full frame, crop_scale {scale}", "side": side, "found": rep["faces_found"],
+                         "accuracy": rep["accuracy"], "sad_auroc": rep["sad_auroc"]})
+            print(f"  done scale {scale} side {side}: found {rep['faces_found']:.3f} acc {rep['accuracy']:.3f}",
+                  file=sys.stderr)
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        print(f"{'setting':<32} {'face px':>7} {'found':>6} {'accuracy':>8} {'sad AUROC':>9}")
+        for r in rows:
+            print(f"{r['setting']:<32} {r['side']!s:>7} {r['found']:>6.3f} {r['accuracy']:>8.3f} {r['sad_auroc']!s:>9}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

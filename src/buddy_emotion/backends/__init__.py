@@ -1,0 +1,150 @@
+"""Backend registry: create a backend by name, lazily, with an install hint when an extra is missing.
+
+Built-in names: ``default`` (the embedded FER-2013 CNN on LiteRT), ``keras``, ``dlib``, ``azure`` and
+``fallback``. Third-party packages add backends through the entry-point group ``buddy_emotion.backends``
+(``name = "package.module:BackendClass"``), or at run time with :func:`register`.
+
+>>> from buddy_emotion import backends
+>>> backend = backends.create("default")          # doctest: +SKIP
+>>> backends.available()["azure"].reason          # doctest: +SKIP
+'no key: set AZURE_FACE_KEY and AZURE_FACE_ENDPOINT or pass key= and endpoint='
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from buddy_emotion.backends.base import EmotionBackend, Viability, require
+from buddy_emotion.errors import BackendError, BackendNotFoundError, MissingDependencyError
+
+__all__ = ["EmotionBackend", "Viability", "create", "available", "register", "names", "get_class", "require"]
+
+ENTRY_POINT_GROUP = "buddy_emotion.backends"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    target: str  # "module:Class"
+    extra: str | None = None  # the pip extra that provides its dependencies
+    defaults: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+
+_BUILTIN: dict[str, _Entry] = {
+    "default": _Entry("buddy_emotion.backends.keras:KerasBackend", None, {"runtime": "litert"},
+                      "embedded FER-2013 CNN on LiteRT; offline, no keys"),
+    "keras": _Entry("buddy_emotion.backends.keras:KerasBackend", None, {},
+                    "Keras CNN trained on FER-2013 (LiteRT, or TensorFlow with the 'keras' extra)"),
+    "dlib": _Entry("buddy_emotion.backends.dlib:DlibBackend", "dlib", {},
+                   "dlib 68-landmark geometry classifier"),
+    "azure": _Entry("buddy_emotion.backends.azure:AzureFaceBackend", "azure", {},
+                    "Azure Face API emotion attribute (retired 2023; grandfathered endpoints only)"),
+    "fallback": _Entry("buddy_emotion.backends.fallback:FallbackBackend", None, {},
+                       "serves from the first of several backends that works"),
+}
+_REGISTERED: dict[str, _Entry] = {}
+
+
+def register(name: str, target: str | type[EmotionBackend], *, extra: str | None = None,
+             summary: str = "", **defaults: Any) -> None:
+    """Register a backend under ``name``: a class, or ``"module:Class"`` to import lazily."""
+    if not name or not isinstance(name, str):
+        raise ValueError("a backend name must be a non-empty string")
+    if isinstance(target, type):
+        if not issubclass(target, EmotionBackend):
+            raise TypeError(f"{target!r} is not an EmotionBackend subclass")
+        target = f"{target.__module__}:{target.__qualname__}"
+    _REGISTERED[name] = _Entry(target, extra, dict(defaults), summary)
+
+
+def _entry_points() -> dict[str, _Entry]:
+    out: dict[str, _Entry] = {}
+    try:
+        eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    except Exception:  # a broken distribution must not break the library
+        return out
+    for ep in eps:
+        out.setdefault(ep.name, _Entry(ep.value, None, {}, f"plug-in from {ep.value}"))
+    return out
+
+
+def _entries() -> dict[str, _Entry]:
+    entries = dict(_entry_points())
+    entries.update(_BUILTIN)
+    entries.update(_REGISTERED)
+    return entries
+
+
+def names() -> list[str]:
+    """Names of all registered backends (built-in, entry points, run-time registrations)."""
+    return sorted(_entries())
+
+
+def _lookup(name: str) -> _Entry:
+    if not isinstance(name, str):
+        raise BackendNotFoundError(f"a backend name must be a string, got {type(name).__name__}")
+    entries = _entries()
+    try:
+        return entries[name]
+    except KeyError:
+        raise BackendNotFoundError(f"no backend named {name!r}; known: {', '.join(sorted(entries))}") from None
+
+
+def get_class(name: str) -> type[EmotionBackend]:
+    """Import and return the class registered under ``name``.
+
+    Raises:
+        BackendNotFoundError: unknown name.
+        MissingDependencyError: its optional dependency is missing (the message has the pip command).
+    """
+    entry = _lookup(name)
+    module_name, _, attr = entry.target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except MissingDependencyError:
+        raise
+    except ImportError as e:
+        hint = f"pip install 'buddy-emotion[{entry.extra}]'" if entry.extra else "check that it is installed"
+        raise MissingDependencyError(f"backend {name!r} cannot be imported ({e}); install it with: {hint}") from None
+    cls = getattr(module, attr, None)
+    if not (isinstance(cls, type) and issubclass(cls, EmotionBackend)):
+        raise BackendError(f"backend {name!r}: {entry.target} is not an EmotionBackend class")
+    return cls
+
+
+def create(name: str, **options: Any) -> EmotionBackend:
+    """Create the backend registered under ``name`` with ``options`` (see each backend's class).
+
+    Raises:
+        BackendNotFoundError, MissingDependencyError, BackendUnavailableError, ModelFileError.
+    """
+    entry = _lookup(name)
+    cls = get_class(name)
+    kwargs = {**entry.defaults, **options}
+    return cls(**kwargs)
+
+
+def viability(name: str, **options: Any) -> Viability:
+    """Whether backend ``name`` can run here, with the reason when not. Never raises for a known name."""
+    entry = _lookup(name)
+    try:
+        cls = get_class(name)
+    except BackendError as e:
+        return Viability(False, str(e))
+    try:
+        return cls.viability(**{**entry.defaults, **options})
+    except Exception as e:  # a plug-in's check must not break listing
+        return Viability(False, f"viability check failed: {e}")
+
+
+def available() -> dict[str, Viability]:
+    """Every registered backend with whether it can run here and why not."""
+    return {name: viability(name) for name in names()}
+
+
+def summary(name: str) -> str:
+    """One-line description of a registered backend."""
+    return _lookup(name).summary

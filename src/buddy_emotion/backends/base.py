@@ -1,0 +1,84 @@
+"""The abstract emotion backend every implementation derives from."""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, ClassVar
+
+import numpy as np
+
+from buddy_emotion.errors import BackendError, MissingDependencyError
+from buddy_emotion.types import FaceEmotion
+
+__all__ = ["EmotionBackend", "Viability", "require"]
+
+
+@dataclass(frozen=True)
+class Viability:
+    """Whether a backend can run here; ``reason`` says why not (or how it runs) in one line."""
+
+    ok: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def require(module: str, extra: str, backend: str) -> ModuleType:
+    """Import an optional dependency, or raise :class:`MissingDependencyError` with the install hint."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise MissingDependencyError(
+            f"backend {backend!r} needs {module} ({type(e).__name__}: {e}); "
+            f"install it with: pip install 'buddy-emotion[{extra}]'"
+        ) from None
+
+
+class EmotionBackend(ABC):
+    """Detects faces in a frame and scores their emotions.
+
+    Subclasses set :attr:`name` and :attr:`labels`, implement :meth:`analyze` and, for local models,
+    :meth:`classify_faces`, and override :meth:`viability` when they need something that may be absent.
+    Frames follow :mod:`buddy_emotion.frames` (uint8 BGR, grey or BGRA). Backends are context managers;
+    :meth:`close` frees what they hold.
+    """
+
+    name: ClassVar[str] = "abstract"
+    labels: tuple[str, ...] = ()
+    """The canonical labels this backend can output (a subset of :data:`buddy_emotion.EMOTIONS`)."""
+
+    @classmethod
+    def viability(cls, **options: Any) -> Viability:
+        """Can this backend run here with these options? Cheap: imports nothing heavy, calls no service."""
+        return Viability(True)
+
+    @abstractmethod
+    def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+        """Detect every face of a full frame and score its emotions (largest face first).
+
+        Returns an empty list when there is no face. Raises InvalidFrameError for bad frames.
+        """
+
+    def classify_faces(self, crops: Sequence[np.ndarray]) -> list[FaceEmotion]:
+        """Score images that are already face crops (one :class:`FaceEmotion` each, ``box`` None).
+
+        Remote backends that only take full frames raise :class:`BackendError`.
+        """
+        raise BackendError(f"backend {self.name!r} cannot classify face crops; give it full frames with analyze()")
+
+    def close(self) -> None:
+        """Release models, sessions or connections. Idempotent."""
+
+    def __enter__(self) -> EmotionBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"

@@ -1,0 +1,299 @@
+"""Backend ``keras``: a CNN trained on FER-2013, run by LiteRT (default) or TensorFlow.
+
+The bundled model (``buddy_emotion/models/fer_cnn.tflite`` and ``.keras``) is the library's embedded
+default: offline, no keys, and on the LiteRT runtime TensorFlow is never imported. See
+``docs/model-card.md`` for how it was trained and what it scores.
+
+Input convention of the bundled model: 48x48 grey face crops, float32 grey levels 0..255, taken from a
+detector box as :func:`buddy_emotion.face_detection.crop_face` describes; output softmax over the seven
+FER-2013 classes. Your own model can use other sizes and colour orders: pass ``labels``, ``color`` and
+``input_range``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Literal
+
+import numpy as np
+
+from buddy_emotion.backends.base import EmotionBackend, Viability, require
+from buddy_emotion.errors import InvalidFrameError, ModelFileError
+from buddy_emotion.face_detection import FER_CROP_SCALE, FER_CROP_SHIFT, FaceDetector, HaarFaceDetector, crop_face
+from buddy_emotion.frames import to_gray, validate_frame
+from buddy_emotion.labels import FER2013_ORDER, normalize_label
+from buddy_emotion.types import FaceEmotion
+
+__all__ = ["KerasBackend", "bundled_model_path", "bundled_model_card"]
+
+Runtime = Literal["litert", "tensorflow"]
+
+
+def bundled_model_path(runtime: Runtime = "litert") -> Path:
+    """Path of the bundled model file for ``runtime`` (``.tflite`` for LiteRT, ``.keras`` for TensorFlow)."""
+    name = "fer_cnn.tflite" if runtime == "litert" else "fer_cnn.keras"
+    return Path(str(resources.files("buddy_emotion") / "models" / name))
+
+
+def bundled_model_card() -> dict[str, Any]:
+    """The bundled model's card (training data, command, figures) as a dict."""
+    path = Path(str(resources.files("buddy_emotion") / "models" / "fer_cnn.json"))
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as e:
+        raise ModelFileError(f"the bundled model card is missing or corrupt: {path} ({e})") from None
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence the C++ runtime's stderr while a model loads (unless BUDDY_EMOTION_DEBUG is set)."""
+    if os.environ.get("BUDDY_EMOTION_DEBUG"):
+        yield
+        return
+    try:
+        fd = sys.stderr.fileno()
+        saved = os.dup(fd)
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured)
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def _softmax_if_needed(p: np.ndarray) -> np.ndarray:
+    p = p.astype(np.float64, copy=False)
+    if np.all(p >= 0) and np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
+        return p / p.sum(axis=1, keepdims=True)
+    e = np.exp(p - p.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class KerasBackend(EmotionBackend):
+    """FER-2013 CNN backend.
+
+    Args:
+        model_path: a ``.tflite`` (LiteRT or TensorFlow runtime) or ``.keras``/``.h5`` (TensorFlow runtime)
+            file; None for the bundled model.
+        runtime: ``"litert"`` (default: ``ai-edge-litert``, light, no TensorFlow) or ``"tensorflow"``
+            (needs ``pip install 'buddy-emotion[keras]'``).
+        labels: the model's output classes in order, any common naming (default FER-2013's order).
+        color: the model's input channels when it takes 3: ``"bgr"`` or ``"rgb"``.
+        input_range: grey levels 0..255 are mapped linearly onto this range (float models).
+        detector: face detector for full frames (default :class:`HaarFaceDetector`).
+        tta: also classify the mirrored face and average (default: as the model card says).
+        num_threads: CPU threads for LiteRT.
+        crop_scale, crop_shift: the crop convention (see :mod:`buddy_emotion.face_detection`).
+    """
+
+    name: ClassVar[str] = "keras"
+
+    def __init__(self, model_path: str | Path | None = None, *, runtime: Runtime = "litert",
+                 labels: Sequence[str] | None = None, color: Literal["bgr", "rgb"] = "bgr",
+                 input_range: tuple[float, float] = (0.0, 255.0), detector: FaceDetector | None = None,
+                 tta: bool | None = None, num_threads: int = 1, crop_scale: float = FER_CROP_SCALE,
+                 crop_shift: float = FER_CROP_SHIFT) -> None:
+        if runtime not in ("litert", "tensorflow"):
+            raise ValueError(f"runtime must be 'litert' or 'tensorflow', got {runtime!r}")
+        if color not in ("bgr", "rgb"):
+            raise ValueError(f"color must be 'bgr' or 'rgb', got {color!r}")
+        self.runtime: Runtime = runtime
+        bundled = model_path is None
+        self.model_path = bundled_model_path(runtime) if bundled else Path(model_path)  # type: ignore[arg-type]
+        if not self.model_path.is_file():
+            where = "the bundled model" if bundled else "model file"
+            raise ModelFileError(f"{where} not found: {self.model_path}")
+        names = FER2013_ORDER if labels is None else tuple(normalize_label(x) for x in labels)
+        if len(set(names)) != len(names):
+            raise ValueError(f"labels must be distinct, got {names}")
+        self._out_labels = names
+        self.labels = tuple(sorted(set(names)))
+        self.color = color
+        self.input_range = (float(input_range[0]), float(input_range[1]))
+        if tta is None:
+            tta = bool(bundled_model_card().get("tta", True)) if bundled else False
+        self.tta = bool(tta)
+        self.crop_scale, self.crop_shift = float(crop_scale), float(crop_shift)
+        self._detector = detector
+        self._lock = threading.Lock()
+        self._run: Callable[[np.ndarray], np.ndarray]
+        if runtime == "litert":
+            self._load_litert(int(num_threads))
+        else:
+            self._load_tensorflow()
+        if self._n_out != len(names):
+            raise ModelFileError(
+                f"{self.model_path.name} outputs {self._n_out} classes but {len(names)} labels were given"
+            )
+
+    # -- loading -----------------------------------------------------------------------------
+    @classmethod
+    def viability(cls, runtime: str = "litert", model_path: str | Path | None = None, **_: Any) -> Viability:
+        if runtime == "tensorflow" and importlib.util.find_spec("tensorflow") is None:
+            return Viability(False, "runtime 'tensorflow' needs TensorFlow: pip install 'buddy-emotion[keras]'")
+        if runtime == "litert" and importlib.util.find_spec("ai_edge_litert") is None:
+            return Viability(False, "LiteRT is missing: pip install ai-edge-litert")
+        path = bundled_model_path(runtime) if model_path is None else Path(model_path)  # type: ignore[arg-type]
+        if not path.is_file():
+            return Viability(False, f"model file not found: {path}")
+        return Viability(True, f"{runtime} runtime, model {path.name}")
+
+    def _load_litert(self, num_threads: int) -> None:
+        if self.model_path.suffix.lower() != ".tflite":
+            raise ModelFileError(
+                f"the litert runtime needs a .tflite model, got {self.model_path.name}; "
+                "use runtime='tensorflow' or export it to .tflite"
+            )
+        interpreter_mod = require("ai_edge_litert.interpreter", "keras", "keras")
+        try:
+            with _quiet_stderr():  # LiteRT prints an INFO line about XNNPACK to fd 2
+                it = interpreter_mod.Interpreter(model_path=str(self.model_path), num_threads=max(1, num_threads))
+                it.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            raise ModelFileError(f"LiteRT cannot load {self.model_path.name}: {e}") from None
+        inp, out = it.get_input_details()[0], it.get_output_details()[0]
+        self._set_input_shape(tuple(int(v) for v in inp["shape"]))
+        self._in_dtype = np.dtype(inp["dtype"])
+        self._in_quant = inp.get("quantization", (0.0, 0))
+        self._out_quant = out.get("quantization", (0.0, 0))
+        self._n_out = int(out["shape"][-1])
+        self._batch = int(inp["shape"][0])
+        self._interp = it
+
+        def run(x: np.ndarray) -> np.ndarray:
+            if x.shape[0] != self._batch:
+                it.resize_tensor_input(inp["index"], [x.shape[0], *x.shape[1:]])
+                it.allocate_tensors()
+                self._batch = x.shape[0]
+            scale, zero = self._in_quant
+            if self._in_dtype != np.float32:
+                x = np.clip(np.round(x / scale + zero), np.iinfo(self._in_dtype).min, np.iinfo(self._in_dtype).max)
+            it.set_tensor(inp["index"], x.astype(self._in_dtype, copy=False))
+            it.invoke()
+            y = it.get_tensor(out["index"])
+            if y.dtype != np.float32:
+                oscale, ozero = self._out_quant
+                y = (y.astype(np.float32) - ozero) * oscale
+            return np.array(y, dtype=np.float32)
+
+        self._run = run
+
+    def _load_tensorflow(self) -> None:
+        tf = require("tensorflow", "keras", "keras")
+        suffix = self.model_path.suffix.lower()
+        if suffix == ".tflite":
+            try:
+                it = tf.lite.Interpreter(model_path=str(self.model_path))
+                it.allocate_tensors()
+            except (ValueError, RuntimeError) as e:
+                raise ModelFileError(f"TensorFlow Lite cannot load {self.model_path.name}: {e}") from None
+            self._in_dtype = np.dtype(np.float32)
+            inp, out = it.get_input_details()[0], it.get_output_details()[0]
+            self._set_input_shape(tuple(int(v) for v in inp["shape"]))
+            self._n_out = int(out["shape"][-1])
+
+            def run_lite(x: np.ndarray) -> np.ndarray:
+                it.resize_tensor_input(inp["index"], list(x.shape))
+                it.allocate_tensors()
+                it.set_tensor(inp["index"], x.astype(np.float32))
+                it.invoke()
+                return np.array(it.get_tensor(out["index"]), dtype=np.float32)
+
+            self._run = run_lite
+            return
+        keras = require("keras", "keras", "keras")
+        try:
+            model = keras.models.load_model(str(self.model_path), compile=False)
+        except Exception as e:  # keras raises many types for a bad file
+            raise ModelFileError(f"Keras cannot load {self.model_path.name}: {e}") from None
+        self._set_input_shape((1, *(int(v) for v in model.input_shape[1:])))
+        self._n_out = int(model.output_shape[-1])
+        self._in_dtype = np.dtype(np.float32)
+        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        self._run = lambda x: np.asarray(fn(tf.constant(x, dtype=tf.float32)), dtype=np.float32)
+
+    def _set_input_shape(self, shape: tuple[int, ...]) -> None:
+        if len(shape) != 4 or shape[3] not in (1, 3):
+            raise ModelFileError(f"{self.model_path.name} must take (N, H, W, 1 or 3) images, takes {shape}")
+        self.input_size = (shape[2], shape[1])  # (width, height)
+        self._channels = shape[3]
+
+    # -- inference ----------------------------------------------------------------------------
+    @property
+    def detector(self) -> FaceDetector:
+        """The face detector used by :meth:`analyze` (created on first use)."""
+        if self._detector is None:
+            self._detector = HaarFaceDetector()
+        return self._detector
+
+    def _prepare(self, face_gray: np.ndarray) -> np.ndarray:
+        import cv2
+
+        w, h = self.input_size
+        if face_gray.shape[:2] != (h, w):
+            interp = cv2.INTER_AREA if face_gray.shape[0] > h else cv2.INTER_LINEAR
+            face_gray = cv2.resize(face_gray, (w, h), interpolation=interp)
+        x = face_gray.astype(np.float32)
+        lo, hi = self.input_range
+        if (lo, hi) != (0.0, 255.0):
+            x = x * ((hi - lo) / 255.0) + lo
+        if self._channels == 3:
+            x = np.repeat(x[:, :, None], 3, axis=2)
+        else:
+            x = x[:, :, None]
+        return x
+
+    def _predict(self, faces: list[np.ndarray]) -> np.ndarray:
+        batch = np.stack([self._prepare(f) for f in faces])
+        if self.tta:
+            batch = np.concatenate([batch, batch[:, :, ::-1]])
+        with self._lock:
+            probs = self._run(batch)
+        probs = _softmax_if_needed(probs)
+        if self.tta:
+            n = len(faces)
+            probs = (probs[:n] + probs[n:]) / 2.0
+        return probs
+
+    def _to_emotions(self, probs: np.ndarray, boxes: Sequence[Any]) -> list[FaceEmotion]:
+        out = []
+        for p, box in zip(probs, boxes):
+            scores = {label: float(v) for label, v in zip(self._out_labels, p)}
+            out.append(FaceEmotion(box=box, scores=scores, backend=self.name))
+        return out
+
+    def classify_faces(self, crops: Sequence[np.ndarray]) -> list[FaceEmotion]:
+        """Score face crops (each any size, uint8 grey/BGR/BGRA; resized to the model's input)."""
+        if crops is None or isinstance(crops, np.ndarray) and crops.ndim not in (3, 4):
+            raise InvalidFrameError("crops must be a sequence of face images (or an (N,H,W[,C]) array)")
+        faces = [to_gray(validate_frame(c, name=f"crop {i}")) for i, c in enumerate(crops)]
+        if not faces:
+            return []
+        return self._to_emotions(self._predict(faces), [None] * len(faces))
+
+    def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+        gray = to_gray(validate_frame(frame))
+        boxes = self.detector.detect(gray)
+        if not boxes:
+            return []
+        w, _ = self.input_size
+        faces = [crop_face(gray, b, size=w, scale=self.crop_scale, shift=self.crop_shift) for b in boxes]
+        return self._to_emotions(self._predict(faces), boxes)
+
+    def close(self) -> None:
+        self._interp = None
+

@@ -1,0 +1,117 @@
+"""Frame sources: webcams, the Raspberry Pi camera, video files and image folders.
+
+Every camera's ``read()`` returns ``(frame, timestamp)``: an ``HxWx3`` ``uint8`` **BGR** array and a
+timestamp in **seconds** (``time.time()`` for live cameras, media time from the start for files and
+folders). Cameras are context managers; finite sources raise :class:`CameraEndOfStream` at the end and
+stop iteration cleanly. No camera writes frames to disk.
+
+    from buddy_emotion.cameras import open_camera
+
+    with open_camera("webcam") as cam:
+        for frame, ts in cam:
+            ...
+
+picamera2 is imported only when a :class:`PiCamera` is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from buddy_emotion.cameras.base import Camera, CameraEndOfStream
+from buddy_emotion.cameras.files import IMAGE_EXTENSIONS, ImageFolderCamera, VideoFileCamera
+from buddy_emotion.cameras.opencv import OpenCVCamera, redact_url
+from buddy_emotion.cameras.picamera import PiCamera
+from buddy_emotion.errors import CameraError
+
+__all__ = [
+    "Camera",
+    "CameraEndOfStream",
+    "OpenCVCamera",
+    "PiCamera",
+    "VideoFileCamera",
+    "ImageFolderCamera",
+    "IMAGE_EXTENSIONS",
+    "open_camera",
+    "camera_from_spec",
+    "SPEC_HELP",
+]
+
+SPEC_HELP = (
+    "use 'webcam', 'webcam:N' (camera index N), 'pi' or 'pi:N' (Raspberry Pi camera), a /dev/videoN device, "
+    "an rtsp:// or http(s):// stream URL, a video file, an image file or a folder of images"
+)
+"""The camera spec forms :func:`open_camera` accepts, for help texts."""
+
+_STREAM_RE = re.compile(r"^(rtsp|rtsps|rtmp|rtmps|http|https|udp|tcp|srt)://", re.IGNORECASE)
+_INDEXED_RE = re.compile(r"^(webcam|pi)(?::(.*))?$", re.IGNORECASE)
+
+
+def camera_from_spec(spec: str | int | os.PathLike[str], **kw: Any) -> Camera:
+    """The (unopened) camera a spec names; ``kw`` goes to its constructor. See :func:`open_camera`."""
+    if isinstance(spec, bool):
+        raise CameraError(f"unknown camera {spec!r}: {SPEC_HELP}")
+    if isinstance(spec, int):
+        return OpenCVCamera(spec, **kw)
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    if not isinstance(spec, str):
+        raise CameraError(f"a camera spec must be a string or an index, got {type(spec).__name__}: {SPEC_HELP}")
+    text = spec.strip()
+    if not text:
+        raise CameraError(f"empty camera spec: {SPEC_HELP}")
+
+    m = _INDEXED_RE.match(text)
+    if m:
+        kind, number = m.group(1).lower(), m.group(2)
+        index = 0
+        if number is not None:
+            number = number.strip()
+            if not number.isdigit():
+                raise CameraError(f"bad camera spec {text!r}: '{kind}:' must be followed by a number, e.g. '{kind}:1'")
+            index = int(number)
+        if kind == "webcam":
+            return OpenCVCamera(index, **kw)
+        if number is not None:
+            kw.setdefault("camera_num", index)
+        return PiCamera(**kw)
+
+    if _STREAM_RE.match(text) or re.match(r"^/dev/video\d+$", text):
+        return OpenCVCamera(text, **kw)
+
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return ImageFolderCamera(path, **kw)
+    if path.is_file():
+        if path.suffix.lower() in IMAGE_EXTENSIONS:
+            return ImageFolderCamera(path, **kw)
+        return VideoFileCamera(path, **kw)
+    if text.isdigit():
+        return OpenCVCamera(int(text), **kw)
+
+    looks_like_path = os.sep in text or "/" in text or bool(path.suffix)
+    what = "no such file or folder" if looks_like_path else "unknown camera"
+    raise CameraError(f"{what} {redact_url(text)!r}: {SPEC_HELP}")
+
+
+def open_camera(spec: str | int | os.PathLike[str], **kw: Any) -> Camera:
+    """Open the camera a spec names and return it, open (``with open_camera(...) as cam:`` closes it).
+
+    Specs:
+        ``"webcam"`` / ``"webcam:N"`` / an int N: :class:`OpenCVCamera` on index 0 / N;
+        ``"pi"`` / ``"pi:N"``: :class:`PiCamera` (camera N);
+        ``"/dev/videoN"`` or an ``rtsp://``, ``http(s)://`` ... URL: :class:`OpenCVCamera` on it;
+        an existing folder or image file: :class:`ImageFolderCamera`;
+        any other existing file: :class:`VideoFileCamera`.
+
+    ``kw`` goes to the camera's constructor (e.g. ``width=``, ``fps=``, ``step=``).
+
+    Raises:
+        CameraError: the spec is not one of those forms (the message lists them), or the camera cannot
+            be opened.
+        ImageFileError: a video file, image or folder cannot be read.
+    """
+    return camera_from_spec(spec, **kw).open()

@@ -1,0 +1,333 @@
+"""The ``buddy-emotion`` command line: analyze, watch, backends, eval, train.
+
+Every library error ends the command with one line on stderr (``buddy-emotion: error: ...``) and exit
+status 2; Ctrl-C stops cleanly with status 130. Progress bars go to stderr, readings to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from buddy_emotion._version import __version__
+from buddy_emotion.errors import BuddyEmotionError, ImageFileError, MissingDependencyError
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
+
+
+# -- helpers ----------------------------------------------------------------------------------------------
+def _sample_frame(name: str) -> Any:
+    if name != "astronaut":
+        raise ImageFileError(f"unknown sample {name!r}; available: astronaut")
+    try:
+        from skimage import data
+    except ImportError:
+        raise MissingDependencyError(
+            "the astronaut sample comes from scikit-image: pip install scikit-image"
+        ) from None
+    import numpy as np
+
+    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+
+
+def _reading_row(source: str, reading: Any) -> dict[str, Any]:
+    row = {"source": source}
+    row.update(reading.as_dict())
+    row["dominant"] = max(reading.scores, key=reading.scores.__getitem__) if reading.scores else None
+    return row
+
+
+def _print_row(row: dict[str, Any], as_json: bool, out: TextIO) -> None:
+    if as_json:
+        print(json.dumps(row), file=out, flush=True)
+        return
+    sad = "-" if row["sadness"] is None else f"{row['sadness']:.3f}"
+    flag = "SAD" if row["is_sad"] else ""
+    what = row["dominant"] or (row["reason"] or "")
+    t = row.get("media_time")
+    when = f"{t:8.2f}s" if t is not None else time.strftime("%H:%M:%S", time.localtime(row["timestamp"]))
+    print(f"{row['source'][-40:]:<40} {when:>9} faces={row['face_count']:<2} sadness={sad:<6} {flag:<3} {what}",
+          file=out, flush=True)
+
+
+def _annotate(frame: Any, reading: Any) -> Any:
+    import cv2
+
+    from buddy_emotion.frames import to_bgr
+
+    img = to_bgr(frame).copy()
+    for i, face in enumerate(reading.faces):
+        if face.box is None:
+            continue
+        b = face.box
+        main = i == 0
+        colour = (0, 0, 255) if main and reading.is_sad else (0, 200, 0)
+        cv2.rectangle(img, (b.x, b.y), (b.right, b.bottom), colour, 2)
+        label = f"{face.dominant} sad={face.sadness:.2f}" if face.sadness is not None else face.dominant
+        cv2.putText(img, label, (b.x, max(12, b.y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+    if not reading.faces and reading.reason is not None:
+        cv2.putText(img, reading.reason.value, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 255), 1, cv2.LINE_AA)
+    return img
+
+
+def _expand(paths: Sequence[str]) -> Iterator[Path]:
+    for p in map(Path, paths):
+        if p.is_dir():
+            children = sorted(c for c in p.iterdir() if c.suffix.lower() in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
+            if not children:
+                raise ImageFileError(f"folder {p} holds no images or videos")
+            yield from children
+        elif not p.exists():
+            raise ImageFileError(f"file not found: {p}")
+        else:
+            yield p
+
+
+def _progress(iterable: Any, **kw: Any) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(iterable, file=sys.stderr, disable=None, leave=False, **kw)
+
+
+# -- commands ---------------------------------------------------------------------------------------------
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from buddy_emotion.cameras import VideoFileCamera
+    from buddy_emotion.detector import Detector
+    from buddy_emotion.frames import load_image
+
+    detector = Detector(args.backend, threshold=args.threshold)
+    annotate_dir = Path(args.annotate) if args.annotate else None
+    if annotate_dir:
+        annotate_dir.mkdir(parents=True, exist_ok=True)
+    sources: list[tuple[str, Path | None]] = [(f"sample:{s}", None) for s in (args.sample or [])]
+    sources += [(str(p), p) for p in _expand(args.paths)]
+    if not sources:
+        raise ImageFileError("nothing to analyze: give image/video paths or --sample astronaut")
+    series: dict[str, list[Any]] = {}
+    for name, path in _progress(sources, desc="files", unit="file"):
+        if path is not None and path.suffix.lower() in VIDEO_EXTENSIONS:
+            readings = series.setdefault(name, [])
+            writer = None
+            with VideoFileCamera(path, step=args.step) as cam:
+                for frame, media_t in _progress(cam, desc=path.name, unit="frame"):
+                    reading = detector.detect_sadness(frame, timestamp=media_t)
+                    readings.append(reading)
+                    row = _reading_row(name, reading)
+                    row["media_time"] = media_t
+                    _print_row(row, args.json, sys.stdout)
+                    if annotate_dir:
+                        writer = _write_video_frame(writer, annotate_dir / (path.stem + ".annotated.avi"),
+                                                    _annotate(frame, reading))
+            if writer is not None:
+                writer.release()
+            continue
+        frame = _sample_frame(name.split(":", 1)[1]) if path is None else load_image(path)
+        reading = detector.detect_sadness(frame)
+        _print_row(_reading_row(name, reading), args.json, sys.stdout)
+        if annotate_dir:
+            import cv2
+
+            stem = path.stem if path is not None else name.replace(":", "_")
+            out = annotate_dir / f"{stem}.annotated.png"
+            if not cv2.imwrite(str(out), _annotate(frame, reading)):
+                raise ImageFileError(f"could not write {out}")
+    if args.plot:
+        if not series:
+            raise ImageFileError("--plot draws sadness over time for a video: give a video file")
+        from buddy_emotion.plotting import plot_readings
+
+        for name, readings in series.items():
+            out = Path(args.plot)
+            if len(series) > 1:
+                out = out.with_name(f"{out.stem}.{Path(name).stem}{out.suffix}")
+            plot_readings(readings, out, title=f"sadness over time: {Path(name).name}", threshold=args.threshold)
+            print(f"plot written to {out}", file=sys.stderr)
+    detector.close()
+    return 0
+
+
+def _write_video_frame(writer: Any, path: Path, img: Any) -> Any:
+    import cv2
+
+    if writer is None:
+        h, w = img.shape[:2]
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (w, h))
+        if not writer.isOpened():
+            raise ImageFileError(f"could not write {path}")
+    writer.write(img)
+    return writer
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from buddy_emotion.cameras import open_camera
+    from buddy_emotion.detector import Detector
+
+    detector = Detector(args.backend, threshold=args.threshold)
+    monitor = None
+    if not args.no_monitor:
+        from buddy_emotion.monitor import SadnessMonitor
+
+        monitor = SadnessMonitor(detector)
+    readings: list[Any] = []
+    events: list[Any] = []
+    start = time.monotonic()
+    try:
+        with open_camera(args.camera) as cam:
+            next_due = 0.0
+            for frame, ts in cam:
+                if cam.finite:
+                    # replayed recordings: sample by media time
+                    if ts + 1e-9 < next_due:
+                        continue
+                    next_due = ts + args.interval
+                reading = detector.detect_sadness(frame, timestamp=ts)
+                readings.append(reading)
+                _print_row(_reading_row(args.camera, reading), args.json, sys.stdout)
+                if monitor is not None:
+                    event = monitor.update(frame, timestamp=ts, reading=reading)
+                    if event is not None:
+                        events.append(event)
+                        payload = {"event": "speak", **event.as_dict()}
+                        print(json.dumps(payload) if args.json else f"*** Buddy should speak now: {payload}",
+                              flush=True)
+                if args.duration and time.monotonic() - start >= args.duration:
+                    break
+                if not cam.finite:
+                    time.sleep(max(0.0, args.interval - (time.monotonic() - start) % args.interval))
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        if args.plot and readings:
+            from buddy_emotion.plotting import plot_readings
+
+            plot_readings(readings, Path(args.plot), title=f"sadness over time: {args.camera}",
+                          threshold=args.threshold, events=events)
+            print(f"plot written to {args.plot}", file=sys.stderr)
+        detector.close()
+    return 0
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    from buddy_emotion import backends
+
+    rows = []
+    for name, v in backends.available().items():
+        rows.append({"name": name, "viable": v.ok, "reason": v.reason, "summary": backends.summary(name)})
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    for row in rows:
+        mark = "yes" if row["viable"] else "no "
+        print(f"{row['name']:<10} {mark}  {row['reason'] or row['summary']}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from buddy_emotion import backends
+    from buddy_emotion.evaluation import evaluate, load_labelled
+
+    data = load_labelled(args.data, split=args.split, limit=args.limit)
+    backend = backends.create(args.backend)
+    try:
+        report = evaluate(backend, data, cropped=args.cropped, progress=True)
+    finally:
+        backend.close()
+    if not args.json:
+        print(f"backend {report['backend']}  n={report['n']}  faces found {report['faces_found']:.1%}")
+        print(f"accuracy {report['accuracy']:.4f}  macro F1 {report['macro_f1']:.4f}  sadness AUROC {report['sad_auroc']}")
+        print(f"latency per image: median {report['latency_ms']['median']} ms, p95 {report['latency_ms']['p95']} ms")
+        print(f"{'class':<10} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}")
+        for lab, m in report["per_class"].items():
+            print(f"{lab:<10} {m['precision']:>6.3f} {m['recall']:>6.3f} {m['f1']:>6.3f} {m['n']:>5}")
+    else:
+        print(json.dumps(report))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from buddy_emotion.training.__main__ import main as train_main
+
+    return train_main(args.train_args)
+
+
+# -- parser -----------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="buddy-emotion", description="Tell when the person in front of a camera looks sad.")
+    p.add_argument("--version", action="version", version=f"buddy-emotion {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def backend_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--backend", default="default", help="backend name (see 'buddy-emotion backends')")
+        sp.add_argument("--threshold", type=float, default=0.5, help="sadness probability counted as sad (0..1)")
+
+    a = sub.add_parser("analyze", help="analyze images, folders and videos")
+    a.add_argument("paths", nargs="*", help="image files, video files or folders")
+    a.add_argument("--sample", action="append", choices=["astronaut"],
+                   help="analyze a built-in public-domain sample (needs scikit-image)")
+    backend_opt(a)
+    a.add_argument("--json", action="store_true", help="one JSON object per reading")
+    a.add_argument("--annotate", metavar="DIR", help="write images/videos with boxes and labels into DIR")
+    a.add_argument("--plot", metavar="OUT.png", help="draw sadness over time for a video")
+    a.add_argument("--step", type=float, default=None, help="sample videos every STEP seconds (default every frame)")
+    a.set_defaults(func=cmd_analyze)
+
+    w = sub.add_parser("watch", help="watch a camera and print readings as they come (Ctrl-C stops)")
+    w.add_argument("--camera", default="webcam", help="webcam, webcam:N, pi, a video file or an image folder")
+    w.add_argument("--interval", type=float, default=2.0, help="seconds between readings")
+    w.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: never)")
+    backend_opt(w)
+    w.add_argument("--json", action="store_true")
+    w.add_argument("--plot", metavar="OUT.png", help="draw sadness over time when stopped")
+    w.add_argument("--no-monitor", action="store_true", help="readings only, no 'speak now' decisions")
+    w.set_defaults(func=cmd_watch)
+
+    b = sub.add_parser("backends", help="list backends and whether each can run here")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_backends)
+
+    e = sub.add_parser("eval", help="evaluate a backend on labelled faces (.npz or folder with labels.csv)")
+    e.add_argument("data")
+    e.add_argument("--backend", default="default")
+    e.add_argument("--split", default=None, help="rows whose 'usage' equals this (npz only)")
+    e.add_argument("--cropped", action="store_true", help="images are face crops: skip detection")
+    e.add_argument("--limit", type=int, default=None, help="first N images only")
+    e.add_argument("--json", action="store_true", help="print the report as one JSON object (last line)")
+    e.set_defaults(func=cmd_eval)
+
+    t = sub.add_parser("train", help="train the FER-2013 CNN (needs the keras extra); see --help of 'train --'",
+                       add_help=False)
+    t.add_argument("train_args", nargs=argparse.REMAINDER)
+    t.set_defaults(func=cmd_train)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "interval", 1.0) <= 0:
+        parser.error("--interval must be positive")
+    if not 0.0 <= getattr(args, "threshold", 0.5) <= 1.0:
+        parser.error("--threshold must be within 0..1")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("buddy-emotion: interrupted", file=sys.stderr)
+        return 130
+    except BuddyEmotionError as e:
+        print(f"buddy-emotion: error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. piped into head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

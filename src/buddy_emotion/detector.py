@@ -1,0 +1,113 @@
+"""The one-call API: ``Detector().detect_sadness(frame)``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from buddy_emotion import backends as _backends
+from buddy_emotion.backends.base import EmotionBackend
+from buddy_emotion.frames import validate_frame
+from buddy_emotion.labels import SADNESS
+from buddy_emotion.types import FaceEmotion, NoReadingReason, SadnessReading
+
+__all__ = ["Detector", "DEFAULT_THRESHOLD"]
+
+DEFAULT_THRESHOLD = 0.5
+"""Sadness probability at or above which a single reading counts as sad (``is_sad``)."""
+
+
+class Detector:
+    """Finds the main face of a frame and tells how sad it looks.
+
+    Args:
+        backend: ``"default"`` (the embedded FER-2013 CNN, offline), another registered name, or an
+            :class:`~buddy_emotion.backends.EmotionBackend` instance (not closed by the detector).
+        threshold: sadness probability (0..1) at which ``is_sad`` is True.
+        min_face: faces whose shorter side is below this many pixels give ``FACE_TOO_SMALL``.
+        **backend_options: passed to :func:`buddy_emotion.backends.create` when ``backend`` is a name.
+
+    The main face is the largest one (by box area); every face is in ``reading.faces``.
+    A Detector is thread-safe; it is a context manager that closes a backend it created.
+    """
+
+    def __init__(self, backend: str | EmotionBackend = "default", *, threshold: float = DEFAULT_THRESHOLD,
+                 min_face: int = 40, **backend_options: Any) -> None:
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"threshold must be within 0..1, got {threshold!r}")
+        if int(min_face) < 1:
+            raise ValueError(f"min_face must be a positive number of pixels, got {min_face!r}")
+        self.threshold = float(threshold)
+        self.min_face = int(min_face)
+        if isinstance(backend, EmotionBackend):
+            if backend_options:
+                raise TypeError("backend options only apply when the backend is given by name")
+            self.backend, self._owns_backend = backend, False
+        else:
+            self.backend, self._owns_backend = _backends.create(backend, **backend_options), True
+        if SADNESS not in self.backend.labels:
+            raise ValueError(f"backend {self.backend.name!r} cannot tell sadness (labels: {self.backend.labels})")
+        self._lock = threading.Lock()
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+        """Every face of ``frame`` (uint8 BGR, grey or BGRA) with its emotions, largest first."""
+        frame = validate_frame(frame)
+        with self._lock:
+            faces = self.backend.analyze(frame)
+        return sorted(faces, key=lambda f: f.box.area if f.box else 0, reverse=True)
+
+    def detect_sadness(self, frame: np.ndarray, timestamp: float | None = None) -> SadnessReading:
+        """How sad the main (largest) face of ``frame`` looks.
+
+        Args:
+            frame: HxWx3 uint8 BGR (OpenCV's convention), HxW grey or HxWx4 BGRA.
+            timestamp: seconds to stamp the reading with (default ``time.time()``).
+
+        Returns:
+            A :class:`SadnessReading`; when there is no value its ``reason`` says why (no face, face
+            too small, a uniform frame).
+
+        Raises:
+            InvalidFrameError: ``frame`` is not an accepted image.
+            BackendError: the backend failed (e.g. a remote service error).
+        """
+        ts = time.time() if timestamp is None else float(timestamp)
+        frame = validate_frame(frame)
+        name = self.backend.name
+        if int(frame.max()) - int(frame.min()) < 8:  # nothing to see: covered lens, black or blank frame
+            return SadnessReading(None, False, None, None, name, ts, NoReadingReason.BAD_FRAME, 0, self.threshold)
+        faces = tuple(self.analyze(frame))
+        if not faces:
+            return SadnessReading(None, False, None, None, name, ts, NoReadingReason.NO_FACE, 0, self.threshold)
+        main = faces[0]
+        backend_name = main.backend or name
+        if main.box is not None and main.box.size < self.min_face:
+            return SadnessReading(None, False, main.box, None, backend_name, ts, NoReadingReason.FACE_TOO_SMALL,
+                                  len(faces), self.threshold, faces)
+        sad = main.sadness
+        if sad is None:  # pragma: no cover - excluded by the label check in __init__
+            return SadnessReading(None, False, main.box, main.scores, backend_name, ts,
+                                  NoReadingReason.BACKEND_ERROR, len(faces), self.threshold, faces)
+        return SadnessReading(sad, sad >= self.threshold, main.box, main.scores, backend_name, ts, None,
+                              len(faces), self.threshold, faces)
+
+    def close(self) -> None:
+        """Close the backend if this detector created it."""
+        if self._owns_backend:
+            self.backend.close()
+
+    def __enter__(self) -> Detector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Detector(backend={self.backend.name!r}, threshold={self.threshold})"

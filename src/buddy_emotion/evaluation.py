@@ -1,0 +1,231 @@
+"""Evaluate a backend on labelled faces: the figures behind ``buddy-emotion eval``.
+
+Data is either an ``.npz`` with ``images`` (N,H,W or N,H,W,3 uint8), ``labels`` (FER-2013 integer order)
+and optional ``usage`` (split names), or a folder with ``labels.csv`` (columns ``path,label``; label
+names in FER-2013 or Azure naming). Report keys are a contract (see :func:`evaluate`).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from buddy_emotion.backends.base import EmotionBackend
+from buddy_emotion.errors import BuddyEmotionError, ImageFileError
+from buddy_emotion.frames import load_image
+from buddy_emotion.labels import FER2013_ORDER, SADNESS, normalize_label
+
+__all__ = ["LabelledImages", "load_labelled", "evaluate", "classification_report", "auroc"]
+
+
+@dataclass
+class LabelledImages:
+    """Labelled images, loaded lazily for folders. ``labels`` are canonical names."""
+
+    labels: list[str]
+    _array: np.ndarray | None = None
+    _paths: list[Path] | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def image(self, i: int) -> np.ndarray:
+        if self._array is not None:
+            return self._array[i]
+        assert self._paths is not None
+        return load_image(self._paths[i])
+
+    def name(self, i: int) -> str:
+        return str(self._paths[i]) if self._paths is not None else f"#{i}"
+
+
+def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit: int | None = None) -> LabelledImages:
+    """Load an ``.npz`` or a folder with ``labels.csv`` (see module doc).
+
+    Raises:
+        ImageFileError: missing file, wrong arrays, unknown split or labels.
+    """
+    p = Path(os.fspath(data))
+    if not p.exists():
+        raise ImageFileError(f"data not found: {p}")
+    if p.is_dir():
+        csv_path = p / "labels.csv"
+        if not csv_path.is_file():
+            raise ImageFileError(f"folder {p} has no labels.csv (columns path,label)")
+        paths: list[Path] = []
+        labels: list[str] = []
+        with csv_path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or not {"path", "label"} <= set(reader.fieldnames):
+                raise ImageFileError(f"{csv_path} needs the columns path,label; has {reader.fieldnames}")
+            for row_no, row in enumerate(reader, start=2):
+                try:
+                    labels.append(normalize_label(row["label"]))
+                except ValueError as e:
+                    raise ImageFileError(f"{csv_path}:{row_no}: {e}") from None
+                paths.append((p / row["path"]).resolve())
+        if split:
+            raise ImageFileError("--split applies to .npz data only")
+        n = len(labels) if not limit else min(limit, len(labels))
+        return LabelledImages(labels[:n], None, paths[:n])
+    try:
+        with np.load(p, allow_pickle=False) as d:
+            if "images" not in d.files or "labels" not in d.files:
+                raise ImageFileError(f"{p} must hold the arrays 'images' and 'labels'; has {d.files}")
+            keep = np.ones(len(d["labels"]), bool)
+            if split:
+                if "usage" not in d.files:
+                    raise ImageFileError(f"{p} has no 'usage' array, so --split cannot be used")
+                usage = d["usage"]
+                keep = usage == split
+                if not keep.any():
+                    raise ImageFileError(f"no rows with split {split!r} in {p}; splits: {sorted(set(usage.tolist()))}")
+            idx = np.flatnonzero(keep)
+            if limit:
+                idx = idx[:limit]
+            images = d["images"][idx]
+            ints = d["labels"][idx]
+    except (OSError, ValueError) as e:
+        raise ImageFileError(f"cannot read {p}: {e}") from None
+    if images.dtype != np.uint8 or images.ndim not in (3, 4) or len(images) != len(ints):
+        raise ImageFileError(f"{p}: images must be (N,H,W[,3]) uint8 matching labels, got {images.dtype} {images.shape}")
+    if len(ints) and (ints.min() < 0 or ints.max() > 6):
+        raise ImageFileError(f"{p}: labels must be FER-2013 class numbers 0..6")
+    return LabelledImages([FER2013_ORDER[int(i)] for i in ints], images)
+
+
+def auroc(scores: Sequence[float] | np.ndarray, positive: Sequence[bool] | np.ndarray) -> float | None:
+    """Area under the ROC curve (Mann-Whitney, ties counted half); None without both classes."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s), dtype=np.float64)
+    sorted_s = s[order]
+    i = 0
+    while i < len(s):
+        j = i
+        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def classification_report(true: Sequence[str] | np.ndarray, scores: Sequence[Mapping[str, float] | None] | np.ndarray
+                          ) -> dict[str, Any]:
+    """Accuracy, macro F1, per-class figures, confusion and sadness AUROC.
+
+    Args:
+        true: canonical label names, or FER-2013 integers.
+        scores: per image a mapping label -> probability (None when no face was found), or an (N,7) array
+            of probabilities in FER-2013 order.
+    """
+    true_l = [FER2013_ORDER[int(t)] if not isinstance(t, str) else t for t in true]
+    if isinstance(scores, np.ndarray):
+        score_l: list[Mapping[str, float] | None] = [dict(zip(FER2013_ORDER, map(float, row))) for row in scores]
+    else:
+        score_l = list(scores)
+    if len(true_l) != len(score_l):
+        raise ValueError("true labels and scores differ in length")
+    pred = [max(s, key=s.__getitem__) if s else None for s in score_l]
+    order = list(FER2013_ORDER)
+    if "contempt" in true_l or "contempt" in pred:
+        order.append("contempt")
+    index = {lab: i for i, lab in enumerate(order)}
+    conf = np.zeros((len(order), len(order)), dtype=np.int64)
+    for t, p in zip(true_l, pred):
+        if p is not None:
+            conf[index[t], index[p]] += 1
+    n = len(true_l)
+    correct = sum(1 for t, p in zip(true_l, pred) if t == p)
+    per_class: dict[str, dict[str, float | int]] = {}
+    f1s = []
+    for lab in order:
+        i = index[lab]
+        tp = int(conf[i, i])
+        n_true = sum(1 for t in true_l if t == lab)
+        n_pred = int(conf[:, i].sum())
+        prec = tp / n_pred if n_pred else 0.0
+        rec = tp / n_true if n_true else 0.0
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        per_class[lab] = {"precision": round(prec, 4), "recall": round(rec, 4), "f1": round(f1, 4), "n": n_true}
+        if n_true:
+            f1s.append(f1)
+    sad_scores = [(s or {}).get(SADNESS, 0.0) for s in score_l]
+    sad = auroc(sad_scores, [t == SADNESS for t in true_l])
+    return {
+        "n": n,
+        "faces_found": round(sum(1 for s in score_l if s) / n, 4) if n else 0.0,
+        "accuracy": round(correct / n, 4) if n else 0.0,
+        "macro_f1": round(float(np.mean(f1s)), 4) if f1s else 0.0,
+        "per_class": per_class,
+        "confusion": conf.tolist(),
+        "confusion_labels": order,
+        "sad_auroc": round(sad, 4) if sad is not None else None,
+    }
+
+
+def _progress(total: int, desc: str, enabled: bool) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a core dependency
+        return None
+    return tqdm(total=total, desc=desc, unit="img", disable=not enabled, file=sys.stderr, leave=False)
+
+
+def _iterate(data: LabelledImages) -> Iterator[tuple[int, np.ndarray | None, str | None]]:
+    for i in range(len(data)):
+        try:
+            yield i, data.image(i), None
+        except BuddyEmotionError as e:
+            yield i, None, str(e)
+
+
+def evaluate(backend: EmotionBackend, data: LabelledImages, *, cropped: bool = False,
+             progress: bool = False) -> dict[str, Any]:
+    """Run ``backend`` on every image and report (keys: n, faces_found, accuracy, macro_f1, per_class,
+    confusion (rows true, columns predicted, FER order), sad_auroc, latency_ms {median, p95}).
+
+    ``cropped``: images are face crops (``classify_faces``); otherwise the full pipeline runs (detect,
+    classify the largest face) and an image with no face (or that cannot be read) counts as wrong.
+    Latency is wall time per image in milliseconds, one image per call.
+    """
+    scores: list[Mapping[str, float] | None] = []
+    times: list[float] = []
+    errors: list[str] = []
+    bar = _progress(len(data), "eval", progress)
+    for _, image, err in _iterate(data):
+        if image is None:
+            scores.append(None)
+            errors.append(err or "")
+        else:
+            t0 = time.perf_counter()
+            if cropped:
+                faces = backend.classify_faces([image])
+            else:
+                faces = sorted(backend.analyze(image), key=lambda f: f.box.area if f.box else 0, reverse=True)
+            times.append((time.perf_counter() - t0) * 1000.0)
+            scores.append(dict(faces[0].scores) if faces else None)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    report = classification_report(data.labels, scores)
+    t = np.asarray(times) if times else np.zeros(1)
+    report["latency_ms"] = {"median": round(float(np.median(t)), 3), "p95": round(float(np.percentile(t, 95)), 3)}
+    report["backend"] = backend.name
+    report["cropped"] = bool(cropped)
+    if errors:
+        report["unreadable"] = len(errors)
+    return report

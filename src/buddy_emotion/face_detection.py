@@ -1,0 +1,120 @@
+"""Face detection shared by the local backends, and the crop convention of the FER-2013 models.
+
+The default detector is OpenCV's frontal-face Haar cascade (``alt2``: on the astronaut sample the
+``default`` cascade also reports a false face on the rocket) (shipped inside ``opencv-python-headless``
+before 5.0, so nothing is downloaded) run on a downscaled grey copy of the frame for speed. Boxes are
+returned in pixels of the original frame, largest first.
+
+Crop convention: FER-2013 faces are tight, registered 48x48 grey crops spanning roughly from the
+eyebrows to the chin. :func:`crop_face` turns a detector box into such a crop: the box is made square
+around its centre, scaled by ``scale`` and shifted down by ``shift`` (both fractions of the box side),
+padded by edge replication where it leaves the frame, and resized with area interpolation.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from buddy_emotion.errors import BackendUnavailableError
+from buddy_emotion.types import FaceBox
+
+__all__ = ["FaceDetector", "HaarFaceDetector", "crop_face", "FER_CROP_SCALE", "FER_CROP_SHIFT"]
+
+FER_CROP_SCALE = 1.0
+"""Side of the square crop relative to the Haar box side (measured on pasted PublicTest faces)."""
+FER_CROP_SHIFT = 0.0
+"""Downward shift of the crop centre, as a fraction of the box side."""
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    """Anything with ``detect(gray) -> list[FaceBox]`` (HxW uint8 grey in, frame pixels out, largest first)."""
+
+    def detect(self, gray: np.ndarray) -> list[FaceBox]: ...
+
+
+def _cascade_path(name: str) -> Path:
+    import cv2
+
+    data = getattr(cv2, "data", None)
+    folder = Path(data.haarcascades) if data is not None else None
+    if folder is None or not (folder / name).is_file():
+        raise BackendUnavailableError(
+            f"OpenCV's Haar cascade {name} is missing (opencv-python-headless 5.x dropped them); "
+            "install 'opencv-python-headless<5'"
+        )
+    return folder / name
+
+
+class HaarFaceDetector:
+    """OpenCV Haar cascade on a downscaled, histogram-equalised grey copy.
+
+    Args:
+        detect_width: frames wider than this (pixels) are downscaled to it before detection.
+        min_face: smallest face side to report, in pixels of the original frame.
+        scale_factor, min_neighbors: the cascade's own parameters.
+        cascade: file name inside ``cv2.data.haarcascades``.
+    """
+
+    def __init__(self, detect_width: int = 320, min_face: int = 40, scale_factor: float = 1.1,
+                 min_neighbors: int = 5, cascade: str = "haarcascade_frontalface_alt2.xml") -> None:
+        import cv2
+
+        if detect_width < 64:
+            raise ValueError("detect_width must be at least 64 pixels")
+        if min_face < 1:
+            raise ValueError("min_face must be a positive number of pixels")
+        self.detect_width = int(detect_width)
+        self.min_face = int(min_face)
+        self.scale_factor = float(scale_factor)
+        self.min_neighbors = int(min_neighbors)
+        self._cascade = cv2.CascadeClassifier(str(_cascade_path(cascade)))
+        if self._cascade.empty():
+            raise BackendUnavailableError(f"OpenCV could not load the Haar cascade {cascade}")
+        self._lock = threading.Lock()  # CascadeClassifier is not safe to share across threads
+
+    def detect(self, gray: np.ndarray) -> list[FaceBox]:
+        import cv2
+
+        h, w = gray.shape[:2]
+        scale = min(1.0, self.detect_width / float(w))
+        small = gray if scale == 1.0 else cv2.resize(gray, (round(w * scale), round(h * scale)),
+                                                     interpolation=cv2.INTER_AREA)
+        small = cv2.equalizeHist(small)
+        min_side = max(20, int(self.min_face * scale))
+        with self._lock:
+            found = self._cascade.detectMultiScale(small, scaleFactor=self.scale_factor,
+                                                   minNeighbors=self.min_neighbors, minSize=(min_side, min_side))
+        boxes: list[FaceBox] = []
+        for x, y, bw, bh in (found if len(found) else []):
+            box = FaceBox(round(x / scale), round(y / scale), round(bw / scale), round(bh / scale)).clip(w, h)
+            if box is not None and box.size >= self.min_face:
+                boxes.append(box)
+        boxes.sort(key=lambda b: b.area, reverse=True)
+        return boxes
+
+
+def crop_face(gray: np.ndarray, box: FaceBox, size: int = 48, scale: float = FER_CROP_SCALE,
+              shift: float = FER_CROP_SHIFT) -> np.ndarray:
+    """A ``size`` x ``size`` uint8 grey face crop following the FER-2013 convention (see module doc)."""
+    import cv2
+
+    side = max(box.width, box.height) * scale
+    cx, cy = box.center
+    cy += shift * max(box.width, box.height)
+    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+    s = max(1, int(round(side)))
+    h, w = gray.shape[:2]
+    pad = max(0, -x0, -y0, x0 + s - w, y0 + s - h)
+    src = gray
+    if pad:
+        src = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        x0 += pad
+        y0 += pad
+    crop = src[y0:y0 + s, x0:x0 + s]
+    interp = cv2.INTER_AREA if s > size else cv2.INTER_LINEAR
+    return cv2.resize(crop, (size, size), interpolation=interp)

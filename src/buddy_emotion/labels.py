@@ -1,0 +1,59 @@
+"""Emotion labels.
+
+The canonical labels are Azure Face's eight, in alphabetical order (:data:`EMOTIONS`).
+FER-2013 uses seven integer classes in its own order (:data:`FER2013_ORDER`) and has no contempt.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["EMOTIONS", "FER2013_ORDER", "SADNESS", "normalize_label"]
+
+EMOTIONS: Final[tuple[str, ...]] = (
+    "anger",
+    "contempt",
+    "disgust",
+    "fear",
+    "happiness",
+    "neutral",
+    "sadness",
+    "surprise",
+)
+"""The canonical labels (Azure Face's eight)."""
+
+SADNESS: Final = "sadness"
+
+FER2013_ORDER: Final[tuple[str, ...]] = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral")
+"""Canonical names of FER-2013's integer classes 0..6 (angry, disgust, fear, happy, sad, surprise, neutral)."""
+
+_ALIASES: Final[dict[str, str]] = {
+    "angry": "anger",
+    "anger": "anger",
+    "contempt": "contempt",
+    "disgust": "disgust",
+    "disgusted": "disgust",
+    "fear": "fear",
+    "fearful": "fear",
+    "scared": "fear",
+    "happy": "happiness",
+    "happiness": "happiness",
+    "neutral": "neutral",
+    "sad": "sadness",
+    "sadness": "sadness",
+    "surprise": "surprise",
+    "surprised": "surprise",
+}
+
+
+def normalize_label(name: str) -> str:
+    """Map a label in any common naming (``"sad"``, ``"Sadness"``, ``"angry"`` ...) to its canonical name.
+
+    Raises:
+        ValueError: the name is not an emotion label this library knows.
+    """
+    key = str(name).strip().lower()
+    try:
+        return _ALIASES[key]
+    except KeyError:
+        raise ValueError(f"unknown emotion label {name!r}; expected one of {', '.join(EMOTIONS)}") from None

@@ -1,0 +1,1 @@
+"""Model training (needs the ``keras`` extra). Not imported by inference code."""

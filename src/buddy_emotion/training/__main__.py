@@ -1,0 +1,56 @@
+"""``python -m buddy_emotion.training``: train, then export the FER-2013 CNN.
+
+Example (the command that produced the bundled model is in ``docs/model-card.md``)::
+
+    python -m buddy_emotion.training train --epochs 30 --out-dir runs/fer_cnn
+    python -m buddy_emotion.training export runs/fer_cnn/best.keras
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+
+from buddy_emotion.training.fer import TrainConfig
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m buddy_emotion.training", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train (resumes from --out-dir if interrupted)")
+    defaults = TrainConfig()
+    for f in fields(TrainConfig):
+        if f.name == "extra":
+            continue
+        val = getattr(defaults, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(val, tuple):
+            t.add_argument(flag, type=int, nargs="+", default=list(val))
+        else:
+            t.add_argument(flag, type=type(val), default=val)
+    e = sub.add_parser("export", help="export a trained .keras model into the package (tflite + card)")
+    e.add_argument("model")
+    e.add_argument("--data", default=defaults.data)
+    e.add_argument("--dest", default=None, help="folder (default: the package's models/)")
+    e.add_argument("--run-dir", default=None, help="training run folder (config, history)")
+    args = p.parse_args(argv)
+    if args.cmd == "train":
+        kw = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "extra"}
+        kw["widths"] = tuple(kw["widths"])
+        from buddy_emotion.training.fer import train
+
+        best = train(TrainConfig(**kw))
+        print(json.dumps({"best": str(best)}))
+        return 0
+    from buddy_emotion.training.export import export_bundle
+
+    card = export_bundle(args.model, data=args.data, dest=args.dest, run_dir=args.run_dir)
+    print(json.dumps(card, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

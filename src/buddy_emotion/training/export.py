@@ -1,0 +1,124 @@
+"""Export a trained Keras model into the package: ``fer_cnn.keras``, ``fer_cnn.tflite`` and the model card.
+
+The LiteRT file uses float16 weights (half the size; XNNPACK computes in float32). The card records the
+PublicTest figures of the exported ``.tflite`` as run by the ``keras`` backend (the same code path as
+``buddy-emotion eval``), with and without flip test-time augmentation, and the float32 figures for the
+accuracy float16 costs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _convert(saved_model: str, float16: bool) -> bytes:
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+    if float16:
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.target_spec.supported_types = [tf.float16]
+    return bytes(conv.convert())
+
+
+def _litert_report(tflite: Path, data: str, tta: bool) -> dict[str, Any]:
+    from buddy_emotion.backends.keras import KerasBackend
+    from buddy_emotion.evaluation import evaluate, load_labelled
+
+    backend = KerasBackend(tflite, runtime="litert", tta=tta)
+    return evaluate(backend, load_labelled(data, split="PublicTest"), cropped=True)
+
+
+def _latency_ms(tflite: Path, tta: bool, n: int = 300) -> float:
+    from buddy_emotion.backends.keras import KerasBackend
+
+    backend = KerasBackend(tflite, runtime="litert", tta=tta, num_threads=1)
+    face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
+    for _ in range(20):
+        backend.classify_faces([face])
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        backend.classify_faces([face])
+        times.append(time.perf_counter() - t0)
+    return round(float(np.median(times)) * 1000, 3)
+
+
+def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: str | None = None) -> dict[str, Any]:
+    """Write the bundle into ``dest`` (default: the package's ``models/``) and return the model card."""
+    import keras
+
+    out = Path(dest) if dest else Path(str(resources.files("buddy_emotion") / "models"))
+    out.mkdir(parents=True, exist_ok=True)
+    trained = keras.models.load_model(model_path, compile=False)
+    # a fresh, uncompiled copy: no optimizer state in the shipped file
+    model = keras.models.clone_model(trained)
+    model.set_weights(trained.get_weights())
+    model.save(out / "fer_cnn.keras")
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(os.path.join(tmp, "sm"), format="tf_saved_model", verbose=False)
+        fp16 = _convert(os.path.join(tmp, "sm"), float16=True)
+        fp32 = _convert(os.path.join(tmp, "sm"), float16=False)
+        fp32_path = Path(tmp) / "fp32.tflite"
+        fp32_path.write_bytes(fp32)
+        (out / "fer_cnn.tflite").write_bytes(fp16)
+        rep32 = _litert_report(fp32_path, data, tta=True)
+    tfl = out / "fer_cnn.tflite"
+    rep_tta = _litert_report(tfl, data, tta=True)
+    rep_plain = _litert_report(tfl, data, tta=False)
+    tta = rep_tta["accuracy"] >= rep_plain["accuracy"]
+    best = rep_tta if tta else rep_plain
+    config: dict[str, Any] = {}
+    history: list[dict[str, str]] = []
+    wall = None
+    if run_dir:
+        rd = Path(run_dir)
+        if (rd / "config.json").is_file():
+            config = json.loads((rd / "config.json").read_text())
+        if (rd / "history.csv").is_file():
+            with (rd / "history.csv").open() as fh:
+                history = list(csv.DictReader(fh))
+        if (rd / "wall_time_s.txt").is_file():
+            wall = float((rd / "wall_time_s.txt").read_text().strip())
+    card: dict[str, Any] = {
+        "name": "buddy_fer_cnn",
+        "architecture": "VGG-style CNN, conv-BN-ReLU, widths " + str(config.get("widths", "")),
+        "params": int(model.count_params()),
+        "input": {"shape": [48, 48, 1], "dtype": "float32", "range": [0, 255], "color": "grey",
+                  "crop": "FER-2013 registration; see buddy_emotion.face_detection.crop_face"},
+        "output": {"labels": ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"],
+                   "activation": "softmax"},
+        "data": {"file": "fer2013_dev.npz", "train": "Training (28,709)", "select": "PublicTest (3,589)",
+                 "labels": "FER-2013 labels, smoothed" + (
+                     f", mixed with FER+ votes (weight {config.get('ferplus_weight')})"
+                     if config.get("ferplus_weight") else "")},
+        "training": {
+            "command": "python -m buddy_emotion.training train " + " ".join(
+                f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in config.items() if k not in ("extra", "data", "limit", "threads")),
+            "config": config,
+            "epochs_run": len(history),
+            "best_epoch_val_accuracy": max((float(h["val_accuracy"]) for h in history), default=None),
+            "wall_time_s": wall,
+            "hardware": "2 x86 CPU cores (no GPU)",
+        },
+        "tta": tta,
+        "publictest": {k: best[k] for k in ("n", "accuracy", "macro_f1", "per_class", "confusion", "sad_auroc")},
+        "publictest_no_tta_accuracy": rep_plain["accuracy"],
+        "publictest_tta_accuracy": rep_tta["accuracy"],
+        "publictest_float32_tta_accuracy": rep32["accuracy"],
+        "size_bytes": {"tflite_float16": tfl.stat().st_size, "tflite_float32": len(fp32),
+                       "keras": (out / "fer_cnn.keras").stat().st_size},
+        "latency_ms_one_core": {"litert_tta": _latency_ms(tfl, True), "litert_no_tta": _latency_ms(tfl, False)},
+    }
+    (out / "fer_cnn.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return card

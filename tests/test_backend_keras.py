@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from buddy_emotion import backends
+from buddy_emotion.backends.keras import KerasBackend, bundled_model_card, bundled_model_path
+from buddy_emotion.errors import MissingDependencyError, ModelFileError
+from buddy_emotion.testing import BackendContract
+
+
+class TestKerasLiteRT(BackendContract):
+    def make_backend(self) -> KerasBackend:
+        return KerasBackend()
+
+
+class TestDefaultBackend(BackendContract):
+    def make_backend(self):
+        return backends.create("default")
+
+
+def test_bundled_files_and_card() -> None:
+    assert bundled_model_path("litert").stat().st_size < 5_000_000
+    card = bundled_model_card()
+    assert card["output"]["labels"][4] == "sadness"
+    assert 0 < card["publictest"]["accuracy"] <= 1
+
+
+def test_labels_have_no_contempt() -> None:
+    b = KerasBackend()
+    assert "contempt" not in b.labels and "sadness" in b.labels and len(b.labels) == 7
+
+
+def test_missing_model_file(tmp_path) -> None:
+    with pytest.raises(ModelFileError, match="not found"):
+        KerasBackend(tmp_path / "nope.tflite")
+
+
+def test_corrupt_model_file(tmp_path) -> None:
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"this is not a flatbuffer" * 10)
+    with pytest.raises(ModelFileError):
+        KerasBackend(bad)
+
+
+def test_litert_rejects_keras_file() -> None:
+    with pytest.raises(ModelFileError, match="tflite"):
+        KerasBackend(bundled_model_path("tensorflow"), runtime="litert")
+
+
+def test_wrong_label_count() -> None:
+    with pytest.raises(ModelFileError, match="labels"):
+        KerasBackend(labels=["happy", "sad"])
+
+
+def test_own_model_with_label_order(tmp_path) -> None:
+    # the bundled model under a permuted label order: the scores follow the given names
+    order = ["neutral", "surprise", "sad", "happy", "fear", "disgust", "angry"]
+    b = KerasBackend(bundled_model_path("litert"), labels=order, tta=False)
+    ref = KerasBackend(tta=False)
+    crop = np.random.default_rng(1).integers(0, 255, (48, 48), dtype=np.uint8)
+    got = b.classify_faces([crop])[0].scores
+    want = ref.classify_faces([crop])[0].scores
+    assert got["neutral"] == pytest.approx(want["anger"], abs=1e-6)
+    assert got["sadness"] == pytest.approx(want["fear"], abs=1e-6)
+
+
+def test_tensorflow_runtime_missing_gives_hint(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # import tensorflow -> ImportError
+    with pytest.raises(MissingDependencyError, match=r"pip install 'buddy-emotion\[keras\]'"):
+        KerasBackend(runtime="tensorflow")
+
+
+def test_tensorflow_runtime_agrees_with_litert() -> None:
+    pytest.importorskip("tensorflow")
+    crops = [np.random.default_rng(i).integers(0, 255, (48, 48), dtype=np.uint8) for i in range(3)]
+    lite = KerasBackend(runtime="litert").classify_faces(crops)
+    tf_ = KerasBackend(runtime="tensorflow").classify_faces(crops)
+    for a, b in zip(lite, tf_):
+        for k in a.scores:
+            assert a.scores[k] == pytest.approx(b.scores[k], abs=0.02)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from buddy_emotion.cli import main
+
+
+def test_backends_lists_every_backend(capsys) -> None:
+    assert main(["backends", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["default"]["viable"] is True
+    assert {"azure", "dlib", "keras", "fallback"} <= set(by_name)
+
+
+def test_analyze_sample_json(capsys, tmp_path) -> None:
+    assert main(["analyze", "--sample", "astronaut", "--json", "--annotate", str(tmp_path)]) == 0
+    row = json.loads(capsys.readouterr().out.strip())
+    assert row["face_count"] == 1 and 0 <= row["sadness"] <= 1 and row["backend"] == "keras"
+    out = tmp_path / "sample_astronaut.annotated.png"
+    assert cv2.imread(str(out)).shape == (512, 512, 3)
+
+
+def test_analyze_images_and_folder(tmp_path, capsys, astronaut_bgr) -> None:
+    cv2.imwrite(str(tmp_path / "a.jpg"), astronaut_bgr)
+    cv2.imwrite(str(tmp_path / "b.png"), np.full((100, 120, 3), 128, np.uint8))
+    assert main(["analyze", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and "bad_frame" in lines[1]
+
+
+def _video(path, frames: list[np.ndarray], fps: float = 5.0) -> None:
+    h, w = frames[0].shape[:2]
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for f in frames:
+        vw.write(f)
+    vw.release()
+
+
+def test_analyze_video_plot_and_annotate(tmp_path, capsys, astronaut_bgr) -> None:
+    pytest.importorskip("matplotlib")
+    video = tmp_path / "clip.avi"
+    _video(video, [astronaut_bgr] * 6 + [np.full_like(astronaut_bgr, 90)] * 4)
+    out = tmp_path / "plot.png"
+    assert main(["analyze", str(video), "--json", "--plot", str(out), "--annotate", str(tmp_path / "ann")]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 10 and rows[0]["face_count"] == 1 and rows[-1]["reason"] == "bad_frame"
+    assert rows[1]["media_time"] > rows[0]["media_time"]
+    assert out.stat().st_size > 1000
+    assert (tmp_path / "ann" / "clip.annotated.avi").stat().st_size > 1000
+
+
+def test_errors_are_one_line(tmp_path, capsys) -> None:
+    assert main(["analyze", str(tmp_path / "missing.jpg")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("buddy-emotion: error: file not found") and "\n" not in err
+    (tmp_path / "bad.jpg").write_bytes(b"nope")
+    assert main(["analyze", str(tmp_path / "bad.jpg")]) == 2
+    assert "corrupt" in capsys.readouterr().err
+    assert main(["analyze", "--sample", "astronaut", "--backend", "nope"]) == 2
+    assert "no backend named 'nope'" in capsys.readouterr().err
+
+
+def test_watch_image_folder_replay(tmp_path, capsys, astronaut_bgr) -> None:
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i:03d}.png"), astronaut_bgr)
+    assert main(["watch", "--camera", str(tmp_path), "--json", "--interval", "2"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"sadness"' in line]
+    assert [r["timestamp"] for r in rows] == [0.0, 2.0, 4.0]
+
+
+def test_watch_dead_camera_one_line(capsys) -> None:
+    assert main(["watch", "--camera", "/dev/video97", "--duration", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("buddy-emotion: error:") and "\n" not in err
+
+
+def test_console_script_runs() -> None:
+    out = subprocess.run([sys.executable, "-m", "buddy_emotion.cli", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("buddy-emotion ")

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from buddy_emotion import Detector, FaceBox, FaceEmotion, InvalidFrameError, NoReadingReason
+from buddy_emotion.backends import EmotionBackend
+from buddy_emotion.testing import blank_frame
+
+
+class _Scripted(EmotionBackend):
+    name = "scripted"
+    labels = ("happiness", "sadness")
+
+    def __init__(self, faces: list[FaceEmotion]) -> None:
+        self.faces = faces
+        self.closed = False
+
+    def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+        return list(self.faces)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _face(x: int, size: int, sad: float) -> FaceEmotion:
+    return FaceEmotion(FaceBox(x, 10, size, size), {"sadness": sad, "happiness": 1 - sad}, "scripted")
+
+
+FRAME = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+
+
+def test_main_face_is_the_largest() -> None:
+    d = Detector(_Scripted([_face(0, 50, 0.9), _face(100, 80, 0.2)]))
+    r = d.detect_sadness(FRAME, timestamp=5.0)
+    assert r.sadness == pytest.approx(0.2) and not r.is_sad
+    assert r.box == FaceBox(100, 10, 80, 80) and r.face_count == 2 and r.timestamp == 5.0
+    assert [f.box.width for f in r.faces] == [80, 50]
+
+
+def test_threshold_and_reasons() -> None:
+    d = Detector(_Scripted([_face(0, 60, 0.6)]), threshold=0.55)
+    assert d.detect_sadness(FRAME).is_sad
+    assert Detector(_Scripted([]), min_face=40).detect_sadness(FRAME).reason is NoReadingReason.NO_FACE
+    small = Detector(_Scripted([_face(0, 20, 0.9)]), min_face=40).detect_sadness(FRAME)
+    assert small.reason is NoReadingReason.FACE_TOO_SMALL and small.sadness is None and not small.is_sad
+    black = Detector(_Scripted([_face(0, 60, 0.9)])).detect_sadness(np.zeros((100, 100, 3), np.uint8))
+    assert black.reason is NoReadingReason.BAD_FRAME
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        Detector(_Scripted([]), threshold=1.5)
+    with pytest.raises(InvalidFrameError):
+        Detector(_Scripted([])).detect_sadness(None)  # type: ignore[arg-type]
+
+
+def test_backend_without_sadness_is_refused() -> None:
+    class _Happy(_Scripted):
+        labels = ("happiness",)
+
+    with pytest.raises(ValueError, match="sadness"):
+        Detector(_Happy([]))
+
+
+def test_instance_backend_is_not_closed_by_detector() -> None:
+    b = _Scripted([])
+    with Detector(b):
+        pass
+    assert not b.closed
+
+
+def test_default_detector_on_astronaut(astronaut_bgr: np.ndarray) -> None:
+    with Detector() as d:
+        r = d.detect_sadness(astronaut_bgr)
+    assert r.ok and r.face_count == 1 and r.backend == "keras"
+    # her face: roughly x 170..280, y 60..170 in the 512x512 image
+    assert r.box is not None and 150 < r.box.center[0] < 300 and 50 < r.box.center[1] < 200
+    assert abs(sum(r.scores.values()) - 1) < 1e-3
+    assert d.detect_sadness(blank_frame()).reason is NoReadingReason.NO_FACE
+
+
+def test_default_path_never_imports_tensorflow(tmp_path) -> None:
+    code = (
+        "import sys, numpy as np\n"
+        "from buddy_emotion import Detector\n"
+        "from skimage import data\n"
+        "r = Detector().detect_sadness(np.ascontiguousarray(data.astronaut()[:, :, ::-1]))\n"
+        "assert r.ok\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.strip() == "False False"
+    assert list(tmp_path.iterdir()) == []  # nothing written to disk

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from buddy_emotion import backends
+from buddy_emotion.backends import EmotionBackend, Viability
+from buddy_emotion.errors import BackendNotFoundError, MissingDependencyError
+from buddy_emotion.types import FaceEmotion
+
+
+class _Toy(EmotionBackend):
+    name = "toy"
+    labels = ("happiness", "sadness")
+
+    def __init__(self, sad: float = 0.25) -> None:
+        self.sad = sad
+
+    def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+        return [FaceEmotion(None, {"sadness": self.sad, "happiness": 1 - self.sad}, self.name)]
+
+
+def test_builtin_names() -> None:
+    assert {"default", "keras", "dlib", "azure", "fallback"} <= set(backends.names())
+
+
+def test_unknown_name() -> None:
+    with pytest.raises(BackendNotFoundError, match="no backend named 'nope'; known: "):
+        backends.create("nope")
+    assert "'" not in str(BackendNotFoundError("plain")).strip("plain")
+
+
+def test_register_class_and_options() -> None:
+    backends.register("toy", _Toy, sad=0.75)
+    try:
+        b = backends.create("toy")
+        assert isinstance(b, _Toy) and b.sad == 0.75
+        assert backends.create("toy", sad=0.1).sad == 0.1
+        assert backends.available()["toy"] == Viability(True)
+    finally:
+        backends._REGISTERED.pop("toy")
+
+
+def test_register_rejects_non_backend() -> None:
+    with pytest.raises(TypeError):
+        backends.register("bad", int)  # type: ignore[arg-type]
+
+
+def test_missing_extra_gives_one_line_hint(monkeypatch) -> None:
+    backends.register("needs_missing", "buddy_emotion_not_installed_xyz:Backend", extra="dlib")
+    try:
+        with pytest.raises(MissingDependencyError) as info:
+            backends.create("needs_missing")
+        msg = str(info.value)
+        assert "pip install 'buddy-emotion[dlib]'" in msg and "\n" not in msg
+        v = backends.available()["needs_missing"]
+        assert not v.ok and "pip install" in v.reason
+    finally:
+        backends._REGISTERED.pop("needs_missing")
+
+
+def test_entry_point_backends(monkeypatch) -> None:
+    from importlib import metadata
+
+    ep = metadata.EntryPoint("toy_ep", f"{__name__}:_Toy", backends.ENTRY_POINT_GROUP)
+
+    def fake_entry_points(group: str):
+        return [ep] if group == backends.ENTRY_POINT_GROUP else []
+
+    monkeypatch.setattr(backends.metadata, "entry_points", fake_entry_points)
+    assert "toy_ep" in backends.names()
+    assert isinstance(backends.create("toy_ep"), _Toy)
+
+
+def test_default_is_viable_offline() -> None:
+    v = backends.available()["default"]
+    assert v.ok, v.reason
+
+
+def test_importing_does_not_import_heavy_modules() -> None:
+    import subprocess
+
+    code = ("import sys, buddy_emotion; from buddy_emotion import backends; backends.available(); "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'dlib', 'picamera2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
