@@ -1,0 +1,539 @@
+"""Backend ``azure``: Azure Face API ``detect`` with the ``emotion`` attribute (extra ``azure``).
+
+Microsoft retired the emotion attribute on 30 June 2023 (Responsible AI standard; Face is now Limited
+Access): for most resources a request for it fails with ``400 BadArgument``, which this backend turns
+into :class:`~buddy_emotion.errors.EmotionAttributeRetiredError` naming the local backends. Grandfathered
+resources, Azure Stack and compatible endpoints still answer, and this backend serves them. See
+``docs/azure.md``.
+
+Privacy: frames are JPEG-encoded in memory and streamed to the service; nothing touches the disk.
+With ``upload="face"`` only the main face (found locally) plus a margin is sent, and the boxes the
+service returns are mapped back to frame pixels. ``returnFaceId`` is always false, so the service keeps
+no face features. The subscription key never appears in reprs, logs or error messages.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import importlib.util
+import io
+import logging
+import math
+import os
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from buddy_emotion.backends.base import EmotionBackend, Viability, require
+from buddy_emotion.errors import (
+    AuthenticationError,
+    BackendUnavailableError,
+    BuddyEmotionError,
+    EmotionAttributeRetiredError,
+    RateLimitError,
+    ServiceError,
+    ServiceUnavailableError,
+)
+from buddy_emotion.face_detection import FaceDetector, HaarFaceDetector
+from buddy_emotion.frames import to_bgr, to_gray, validate_frame
+from buddy_emotion.labels import EMOTIONS
+from buddy_emotion.types import FaceBox, FaceEmotion
+
+__all__ = ["AzureFaceBackend", "ENDPOINT_ENV", "KEY_ENV", "NO_KEY_REASON"]
+
+_LOG = logging.getLogger(__name__)
+
+ENDPOINT_ENV = "AZURE_FACE_ENDPOINT"
+KEY_ENV = "AZURE_FACE_KEY"
+NO_KEY_REASON = f"no key: set {KEY_ENV} and {ENDPOINT_ENV} or pass key= and endpoint="
+NO_ENDPOINT_REASON = f"no endpoint: set {ENDPOINT_ENV} or pass endpoint="
+_SDK = "azure.cognitiveservices.vision.face"
+_INSTALL = "pip install 'buddy-emotion[azure]'"
+LOCAL_BACKENDS = ("default", "keras", "dlib")
+"""Backends that run on this machine, named in the retirement error."""
+_MIN_UPLOAD_SIDE = 160
+"""Face crops smaller than this (pixels, shorter side) are upscaled: the service wants >= 1 KB and 36 px faces."""
+_RETRYABLE_STATUS = frozenset({408, 500, 502, 503, 504})
+
+Upload = Literal["frame", "face"]
+
+
+class _RedactKeys(logging.Filter):
+    """Replaces live subscription keys in log records by ``***``.
+
+    Installed on this module's logger and on the loggers of msrest, requests and urllib3, which log
+    service messages and (with msrest's HTTP logger, which redacts only ``Authorization``) headers.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._installed = False
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._keys[key] = self._keys.get(key, 0) + 1
+            if not self._installed:
+                for name in _REDACTED_LOGGERS:
+                    logging.getLogger(name).addFilter(self)
+                self._installed = True
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            n = self._keys.get(key, 0) - 1
+            if n > 0:
+                self._keys[key] = n
+            else:
+                self._keys.pop(key, None)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        keys = list(self._keys)
+        if keys:
+            try:
+                message = record.getMessage()
+            except Exception:  # a broken record is not ours to fix
+                return True
+            redacted = message
+            for key in keys:
+                redacted = redacted.replace(key, "***")
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True
+
+
+_REDACTED_LOGGERS = (__name__, "msrest", "msrest.exceptions", "msrest.http_logger", "msrest.service_client",
+                     "msrest.universal_http", "msrest.universal_http.requests", "msrest.pipeline",
+                     "msrest.pipeline.requests", "msrest.pipeline.universal", "requests", "urllib3.connectionpool")
+_REDACT = _RedactKeys()
+
+
+def _one_line(text: object, limit: int = 300) -> str:
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class _Upload:
+    """What is sent: the image's offset in the frame (pixels) and its scale (upload px per frame px)."""
+
+    jpeg: bytes
+    x0: int
+    y0: int
+    scale: float
+
+
+class _CallLimiter:
+    """Sliding one-minute window of call times; over budget raises RateLimitError instead of sleeping."""
+
+    def __init__(self, per_minute: int | None, clock: Callable[[], float], period: float = 60.0) -> None:
+        self.per_minute = per_minute
+        self.period = period
+        self._clock = clock
+        self._calls: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if not self.per_minute:
+            return
+        with self._lock:
+            now = self._clock()
+            while self._calls and now - self._calls[0] >= self.period:
+                self._calls.popleft()
+            if len(self._calls) >= self.per_minute:
+                wait = max(0.0, self._calls[0] + self.period - now)
+                raise RateLimitError(
+                    f"client-side limit of {self.per_minute} Azure Face calls a minute reached (the free tier's "
+                    f"quota); retry after {wait:.1f} s, or raise max_calls_per_minute= (None disables it)",
+                    retry_after=wait,
+                )
+            self._calls.append(now)
+
+
+class AzureFaceBackend(EmotionBackend):
+    """Azure Face ``detect`` with ``returnFaceAttributes=emotion``; full frames only.
+
+    Args:
+        endpoint: the resource's endpoint, e.g. ``https://NAME.cognitiveservices.azure.com`` (default: env
+            ``AZURE_FACE_ENDPOINT``).
+        key: the subscription key (default: env ``AZURE_FACE_KEY``). Never logged or shown.
+        timeout: seconds per HTTP attempt (connect and read each).
+        retries: extra attempts after a 5xx, 408, time-out, refused connection or DNS failure, and after a
+            429 whose ``Retry-After`` is at most ``max_retry_wait``. The SDK's own retries are disabled.
+        backoff: seconds before the first retry, doubled for each further one.
+        max_retry_wait: a 429 asking to wait longer than this (seconds) raises RateLimitError at once.
+        detection_model: the service's detection model; only ``detection_01`` returns emotions.
+        recognition_model: sent only when given (no face ids are requested, so it rarely matters).
+        upload: ``"frame"`` sends the whole frame; ``"face"`` sends only the main face found by the local
+            detector, with ``face_margin`` around it (no local face: nothing is sent, no faces returned).
+        face_margin: margin added on each side of the main face, as a fraction of its side.
+        max_upload_side: frames whose longer side exceeds this (pixels) are downscaled before upload
+            (boxes are mapped back); None sends full resolution.
+        jpeg_quality: JPEG quality 1..100.
+        max_calls_per_minute: client-side limit (the free tier allows 20 calls a minute); a call over it
+            raises RateLimitError with ``retry_after`` immediately, never sleeps. None or 0 disables it.
+        detector: local face detector for ``upload="face"`` (default :class:`HaarFaceDetector`).
+        sleep, clock: injectable ``time.sleep`` and ``time.monotonic`` (tests).
+
+    Raises:
+        MissingDependencyError: the SDK is not installed.
+        BackendUnavailableError: no key or no endpoint.
+        ValueError: an option is out of range.
+    """
+
+    name: ClassVar[str] = "azure"
+    labels: tuple[str, ...] = EMOTIONS
+
+    def __init__(self, endpoint: str | None = None, key: str | None = None, *, timeout: float = 10.0,
+                 retries: int = 2, backoff: float = 0.5, max_retry_wait: float = 5.0,
+                 detection_model: str = "detection_01", recognition_model: str | None = None,
+                 upload: Upload = "frame", face_margin: float = 0.4, max_upload_side: int | None = 1920,
+                 jpeg_quality: int = 90, max_calls_per_minute: int | None = 20,
+                 detector: FaceDetector | None = None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        endpoint = endpoint if endpoint is not None else os.environ.get(ENDPOINT_ENV)
+        key = key if key is not None else os.environ.get(KEY_ENV)
+        if not key or not key.strip():
+            raise BackendUnavailableError(f"backend 'azure': {NO_KEY_REASON}")
+        if not endpoint or not endpoint.strip():
+            raise BackendUnavailableError(f"backend 'azure': {NO_ENDPOINT_REASON}")
+        endpoint = endpoint.strip().rstrip("/")
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"endpoint must look like https://NAME.cognitiveservices.azure.com, got {endpoint!r}")
+        if parts.path.rstrip("/").endswith("/face/v1.0"):
+            endpoint = endpoint[: -len("/face/v1.0")]  # the SDK adds it
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if retries < 0 or backoff < 0 or max_retry_wait < 0:
+            raise ValueError("retries, backoff and max_retry_wait must not be negative")
+        if upload not in ("frame", "face"):
+            raise ValueError(f"upload must be 'frame' or 'face', got {upload!r}")
+        if not 1 <= int(jpeg_quality) <= 100:
+            raise ValueError(f"jpeg_quality must be 1..100, got {jpeg_quality!r}")
+        if face_margin < 0:
+            raise ValueError(f"face_margin must not be negative, got {face_margin!r}")
+        if max_upload_side is not None and max_upload_side < 64:
+            raise ValueError(f"max_upload_side must be at least 64 pixels, got {max_upload_side!r}")
+        if max_calls_per_minute is not None and max_calls_per_minute < 0:
+            raise ValueError(f"max_calls_per_minute must not be negative, got {max_calls_per_minute!r}")
+
+        self.endpoint = endpoint
+        self.timeout = float(timeout)
+        self.retries = int(retries)
+        self.backoff = float(backoff)
+        self.max_retry_wait = float(max_retry_wait)
+        self.detection_model = detection_model
+        self.recognition_model = recognition_model
+        self.upload: Upload = upload
+        self.face_margin = float(face_margin)
+        self.max_upload_side = None if max_upload_side is None else int(max_upload_side)
+        self.jpeg_quality = int(jpeg_quality)
+        self.max_calls_per_minute = max_calls_per_minute or None
+        self._detector = detector
+        self._sleep = sleep
+        self._limiter = _CallLimiter(self.max_calls_per_minute, clock)
+        self.__key = key.strip()  # only for redaction; name-mangled so subclasses and reprs do not meet it
+        self._closed = True  # until the client exists
+
+        face_mod = require(_SDK, "azure", "azure")
+        models = require(f"{_SDK}.models", "azure", "azure")
+        auth = require("msrest.authentication", "azure", "azure")
+        msrest_exc = require("msrest.exceptions", "azure", "azure")
+        self._APIErrorException = models.APIErrorException
+        self._ClientRequestError = msrest_exc.ClientRequestError
+        self._DeserializationError = msrest_exc.DeserializationError
+        self._ClientException = msrest_exc.ClientException
+        client = face_mod.FaceClient(self.endpoint, auth.CognitiveServicesCredentials(self.__key))
+        config = client.config
+        config.connection.timeout = self.timeout
+        # Our own bounded retries replace msrest's (3 retries, up to 90 s back-off, on every 5xx and 408).
+        # The Retry object may already sit in the session's adapters, so it is changed in place into
+        # requests' own default: no retries, read errors raised as they are.
+        policy = config.retry_policy.policy
+        policy.total, policy.connect, policy.read, policy.status = 0, 0, False, 0
+        policy.status_forcelist, policy.backoff_factor = frozenset(), 0
+        # msrest's HTTP logger redacts only "Authorization": it would log Ocp-Apim-Subscription-Key.
+        config.enable_http_logger = False
+        self._client: Any = client
+        _REDACT.add(self.__key)
+        self._closed = False
+
+    # -- registry hooks ----------------------------------------------------------------------
+    @classmethod
+    def viability(cls, endpoint: str | None = None, key: str | None = None, **_: Any) -> Viability:
+        """Viable when the SDK is installed and a key and endpoint are set; calls no service."""
+        try:
+            found = importlib.util.find_spec(_SDK) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return Viability(False, f"the Azure Face SDK is not installed: {_INSTALL}")
+        key = key if key is not None else os.environ.get(KEY_ENV)
+        endpoint = endpoint if endpoint is not None else os.environ.get(ENDPOINT_ENV)
+        if not key or not key.strip():
+            return Viability(False, NO_KEY_REASON)
+        if not endpoint or not endpoint.strip():
+            return Viability(False, NO_ENDPOINT_REASON)
+        host = urlsplit(endpoint.strip()).netloc or endpoint.strip()
+        return Viability(True, f"endpoint {host}; the emotion attribute answers only for grandfathered access")
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self.name!r} endpoint={self.endpoint!r} upload={self.upload!r} "
+                f"detection_model={self.detection_model!r}>")
+
+    @property
+    def detector(self) -> FaceDetector:
+        """The local face detector used by ``upload="face"`` (created on first use)."""
+        if self._detector is None:
+            self._detector = HaarFaceDetector()
+        return self._detector
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _redact(self, text: object) -> str:
+        s = _one_line(text)
+        return s.replace(self.__key, "***") if self.__key else s
+
+    def _encode(self, image: np.ndarray) -> bytes:
+        import cv2
+
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+        if not ok:
+            raise ServiceError("could not JPEG-encode the frame for Azure Face")
+        return buf.tobytes()
+
+    def _prepare(self, frame: np.ndarray) -> _Upload | None:
+        """The JPEG to send and how it sits in the frame; None when ``upload="face"`` finds no face."""
+        import cv2
+
+        bgr = to_bgr(frame)
+        h, w = bgr.shape[:2]
+        x0, y0, image = 0, 0, bgr
+        if self.upload == "face":
+            boxes = self.detector.detect(to_gray(frame))
+            if not boxes:
+                return None
+            main = boxes[0]
+            m = int(round(self.face_margin * max(main.width, main.height)))
+            x0, y0 = max(0, main.x - m), max(0, main.y - m)
+            x1, y1 = min(w, main.right + m), min(h, main.bottom + m)
+            image = bgr[y0:y1, x0:x1]
+        ih, iw = image.shape[:2]
+        scale = 1.0
+        if self.max_upload_side is not None and max(ih, iw) > self.max_upload_side:
+            scale = self.max_upload_side / max(ih, iw)
+        elif self.upload == "face" and min(ih, iw) < _MIN_UPLOAD_SIDE:
+            scale = _MIN_UPLOAD_SIDE / min(ih, iw)
+        if scale != 1.0:
+            size = (max(1, round(iw * scale)), max(1, round(ih * scale)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+            scale = image.shape[1] / iw
+        return _Upload(self._encode(np.ascontiguousarray(image)), x0, y0, scale)
+
+    def _detect(self, jpeg: bytes) -> list[Any]:
+        """One ``detect`` call (the JPEG streamed from memory); SDK errors pass through."""
+        self._limiter.acquire()
+        return self._client.face.detect_with_stream(
+            image=io.BytesIO(jpeg),
+            return_face_id=False,
+            return_face_landmarks=False,
+            return_face_attributes=["emotion"],
+            recognition_model=self.recognition_model,
+            detection_model=self.detection_model,
+            face_id_time_to_live=None,
+        ) or []
+
+    def _call(self, jpeg: bytes) -> list[Any]:
+        """``detect`` with bounded retries; raises only this library's errors."""
+        attempt = 0
+        while True:
+            try:
+                return self._detect(jpeg)
+            except BuddyEmotionError:
+                raise
+            except Exception as exc:  # the SDK's and requests' errors, translated below
+                error, wait = self._translate(exc, attempt)
+            if wait is None or attempt >= self.retries:
+                if isinstance(error, ServiceUnavailableError) and attempt:
+                    error = ServiceUnavailableError(f"{error} (after {attempt + 1} attempts)")
+                _LOG.warning("azure: %s", error)
+                raise error from None
+            _LOG.info("azure: %s; retrying in %.2f s (attempt %d of %d)", error, wait, attempt + 2, self.retries + 1)
+            if wait > 0:
+                self._sleep(wait)
+            attempt += 1
+
+    def _translate(self, exc: Exception, attempt: int) -> tuple[ServiceError, float | None]:
+        """This library's error for an SDK exception, and the wait before a retry (None: do not retry)."""
+        backoff = self.backoff * (2 ** attempt)
+        if isinstance(exc, self._APIErrorException):
+            return self._translate_status(exc, backoff)
+        if isinstance(exc, self._DeserializationError):
+            what = exc.args[0] if exc.args and isinstance(exc.args[0], str) else exc
+            return ServiceError(f"Azure Face answered with malformed JSON ({self._redact(what)}); "
+                                "is the endpoint a Face API?"), None
+        if isinstance(exc, self._ClientRequestError):
+            return ServiceUnavailableError(self._describe_network_error(exc)), backoff
+        if isinstance(exc, self._ClientException):
+            return ServiceError(f"Azure Face request failed: {self._redact(exc)}"), None
+        if isinstance(exc, (OSError, ValueError)):  # e.g. a JSON error that escaped msrest
+            return ServiceError(f"Azure Face request failed ({type(exc).__name__}: {self._redact(exc)})"), None
+        raise exc
+
+    def _describe_network_error(self, exc: Exception) -> str:
+        import socket
+
+        chain: list[BaseException] = []
+        e: BaseException | None = getattr(exc, "inner_exception", None) or exc
+        while e is not None and e not in chain and len(chain) < 12:
+            chain.append(e)
+            nxt = getattr(e, "inner_exception", None) or getattr(e, "reason", None)
+            if not isinstance(nxt, BaseException):
+                nxt = e.__cause__ or e.__context__
+            e = nxt
+        names = {type(x).__name__ for x in chain}
+        host = urlsplit(self.endpoint).netloc
+        if names & {"Timeout", "ReadTimeout", "ConnectTimeout", "ReadTimeoutError", "ConnectTimeoutError",
+                    "TimeoutError", "timeout"}:
+            what = f"timed out after {self.timeout:g} s"
+        elif any(isinstance(x, socket.gaierror) for x in chain) or "NameResolutionError" in names:
+            what = f"cannot resolve host {host} (DNS failure; check {ENDPOINT_ENV} and the network)"
+        elif any(isinstance(x, ConnectionRefusedError) for x in chain):
+            what = f"connection to {host} refused"
+        else:
+            inner = chain[-1] if chain else exc
+            what = f"connection to {host} failed ({type(inner).__name__}: {self._redact(inner)})"
+        return f"Azure Face is unreachable: {what}"
+
+    def _translate_status(self, exc: Any, backoff: float) -> tuple[ServiceError, float | None]:
+        response = getattr(exc, "response", None)
+        status = int(getattr(response, "status_code", 0) or 0)
+        headers = getattr(response, "headers", None) or {}
+        err = getattr(getattr(exc, "error", None), "error", None)
+        code = str(getattr(err, "code", "") or "")
+        message = str(getattr(err, "message", "") or "") or str(getattr(exc, "message", "") or exc)
+        detail = self._redact(f"{code}: {message}" if code and code != str(status) else message)
+        lowered = f"{code} {message}".lower()
+        about_attribute = any(w in lowered for w in ("emotion", "returnfaceattributes", "attribute"))
+        about_other = any(w in lowered for w in ("detectionmodel", "recognitionmodel", "faceidtimetolive"))
+        if status in (400, 403) and (about_attribute or (code in ("BadArgument", "UnsupportedFeature")
+                                                         and not about_other)):
+            hint = ("" if self.detection_model == "detection_01" else
+                    f"; note that only detection_model='detection_01' returns emotions, not {self.detection_model!r}")
+            return EmotionAttributeRetiredError(
+                f"Azure Face no longer returns the emotion attribute for this resource (HTTP {status} {detail}): "
+                "Microsoft retired it on 30 June 2023 under its Responsible AI standard and Face is now Limited "
+                "Access; only grandfathered resources, Azure Stack or compatible endpoints still return it. "
+                f"Use a local backend instead: {', '.join(repr(n) for n in LOCAL_BACKENDS)}, or "
+                f"backends.create('fallback', backends=['azure', 'default']){hint}"
+            ), None
+        if status in (401, 403):
+            return AuthenticationError(
+                f"Azure Face refused the credentials (HTTP {status} {detail}); check {KEY_ENV} and that "
+                f"{ENDPOINT_ENV} is the endpoint of the same resource"
+            ), None
+        if status == 429:
+            retry_after = _retry_after(headers, message)
+            when = f"retry after {retry_after:g} s" if retry_after is not None else "no Retry-After given"
+            error = RateLimitError(f"Azure Face rate limit (HTTP 429 {detail}); {when} "
+                                   "(the free tier allows 20 calls a minute)", retry_after=retry_after)
+            wait = retry_after if retry_after is not None else backoff
+            return error, (wait if wait <= self.max_retry_wait else None)
+        if status in _RETRYABLE_STATUS or status >= 500:
+            return ServiceUnavailableError(f"Azure Face is unavailable (HTTP {status} {detail})"), \
+                (backoff if status in _RETRYABLE_STATUS else None)
+        if status == 404:
+            return ServiceError(f"Azure Face: no detect operation at {self.endpoint}/face/v1.0/detect "
+                                f"(HTTP 404 {detail}); check {ENDPOINT_ENV}"), None
+        return ServiceError(f"Azure Face rejected the request (HTTP {status} {detail})"), None
+
+    def _to_emotion(self, face: Any, upload: _Upload, width: int, height: int) -> FaceEmotion | None:
+        rect = getattr(face, "face_rectangle", None)
+        attrs = getattr(face, "face_attributes", None)
+        emotion = getattr(attrs, "emotion", None)
+        if emotion is None:
+            raise EmotionAttributeRetiredError(
+                "Azure Face found a face but returned no emotion attribute: this resource no longer gets it "
+                "(retired 30 June 2023; Limited Access). Use a local backend instead: "
+                f"{', '.join(repr(n) for n in LOCAL_BACKENDS)}"
+            )
+        raw = {label: getattr(emotion, label, None) for label in EMOTIONS}
+        scores = {k: float(v) for k, v in raw.items() if v is not None}
+        if (not scores or not all(math.isfinite(v) and -1e-6 <= v <= 1 + 1e-6 for v in scores.values())
+                or sum(scores.values()) <= 0):
+            raise ServiceError(f"Azure Face returned malformed emotion scores: {self._redact(raw)}")
+        total = sum(scores.values())
+        scores = {k: min(max(v / total, 0.0), 1.0) for k, v in scores.items()}
+        if rect is None or None in (rect.left, rect.top, rect.width, rect.height):
+            raise ServiceError("Azure Face returned a face without a faceRectangle")
+        s = upload.scale
+        x, y = round(rect.left / s) + upload.x0, round(rect.top / s) + upload.y0
+        box = FaceBox(x, y, max(1, round(rect.width / s)), max(1, round(rect.height / s))).clip(width, height)
+        if box is None:
+            return None
+        return FaceEmotion(box=box, scores=scores, backend=self.name)
+
+    # -- API ---------------------------------------------------------------------------------
+    def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+        """Every face the service finds in ``frame`` (uint8 BGR, grey or BGRA), largest first.
+
+        Raises:
+            InvalidFrameError: before any request, for a bad frame.
+            EmotionAttributeRetiredError: the resource no longer gets the emotion attribute.
+            AuthenticationError: HTTP 401/403 (the key is never in the message).
+            RateLimitError: HTTP 429 (``retry_after`` from ``Retry-After``) or the client-side limit.
+            ServiceUnavailableError: 5xx, time-outs, refused connections, DNS failures, after the retries.
+            ServiceError: malformed JSON and other rejected requests.
+        """
+        frame = validate_frame(frame)
+        if self._closed:
+            raise BackendUnavailableError("backend 'azure' is closed")
+        upload = self._prepare(frame)
+        if upload is None:
+            return []
+        h, w = frame.shape[:2]
+        faces = self._call(upload.jpeg)
+        if not isinstance(faces, list):
+            raise ServiceError(f"Azure Face answered with {type(faces).__name__}, expected a list of faces")
+        out = [e for e in (self._to_emotion(f, upload, w, h) for f in faces) if e is not None]
+        out.sort(key=lambda e: e.box.area if e.box else 0, reverse=True)
+        return out
+
+    def close(self) -> None:
+        """Close the HTTP session. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._client.close()
+        except Exception:  # closing must never fail
+            pass
+        _REDACT.discard(self.__key)
+
+
+def _retry_after(headers: Any, message: str) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds or HTTP date), else from "Try again in N seconds"."""
+    value = None
+    try:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+    except AttributeError:
+        pass
+    if value:
+        value = str(value).strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+                return max(0.0, when.timestamp() - time.time())
+            except (TypeError, ValueError):
+                pass
+    m = re.search(r"try again in (\d+(?:\.\d+)?) seconds?", message or "", re.IGNORECASE)
+    return float(m.group(1)) if m else None
