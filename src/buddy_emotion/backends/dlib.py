@@ -1,0 +1,258 @@
+"""Backend ``dlib``: dlib's 68 facial landmarks and an expression classifier on their geometry.
+
+Needs the ``dlib`` extra (``pip install 'buddy-emotion[dlib]'``: ``dlib-bin`` and ``face-recognition-models``,
+which ships the landmark models). Full frames: dlib's HOG frontal face detector on a downscaled grey copy,
+then 68 landmarks per face on the full-resolution frame. Face crops (:meth:`DlibBackend.classify_faces`):
+HOG detection fails on small, tight crops, so the crop is upscaled to 192 px and the predictor runs on a
+fixed rectangle (:data:`buddy_emotion.landmarks.REGISTERED_RECT`, the registered-crop convention).
+
+Features (:func:`buddy_emotion.landmarks.expression_features`): landmark geometry normalised for position,
+scale and in-plane rotation, plus a HOG descriptor of the landmark-aligned face. Classifier: a small MLP
+stored as plain arrays (``models/dlib_expression.npz`` + ``.json`` card), run in pure numpy, averaged
+with the mirror image. See ``docs/dlib.md``; note the licence of the 68-point model (iBUG 300-W,
+non-commercial use only).
+
+A face whose landmark fit fails the sanity check (:func:`buddy_emotion.landmarks.plausible`) gets the
+training class prior as its scores; :attr:`DlibBackend.failures` counts them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from buddy_emotion import landmarks as L
+from buddy_emotion.backends.base import EmotionBackend, Viability, require
+from buddy_emotion.errors import InvalidFrameError, MissingDependencyError, ModelFileError
+from buddy_emotion.frames import to_gray, validate_frame
+from buddy_emotion.labels import FER2013_ORDER
+from buddy_emotion.types import FaceBox, FaceEmotion
+
+__all__ = ["DlibBackend", "bundled_model_path", "bundled_model_card", "load_model", "predict_proba"]
+
+HINT = "pip install 'buddy-emotion[dlib]'"
+CROP_SIZE = 192
+"""Side to which face crops are upscaled before the landmark fit."""
+
+
+def bundled_model_path() -> Path:
+    """Path of the bundled classifier (``models/dlib_expression.npz``)."""
+    return Path(str(resources.files("buddy_emotion") / "models" / "dlib_expression.npz"))
+
+
+def bundled_model_card() -> dict[str, Any]:
+    """The bundled classifier's card (features, training command, figures) as a dict."""
+    path = bundled_model_path().with_suffix(".json")
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as e:
+        raise ModelFileError(f"the dlib model card is missing or corrupt: {path} ({e})") from None
+
+
+def load_model(path: str | Path) -> dict[str, np.ndarray]:
+    """Load classifier arrays from an ``.npz`` (no pickles) and check their shapes.
+
+    Raises:
+        ModelFileError: missing, unreadable or inconsistent file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"dlib classifier not found: {p}")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: np.asarray(z[k], dtype=np.float32) for k in z.files}
+    except (OSError, ValueError, EOFError) as e:
+        raise ModelFileError(f"cannot read dlib classifier {p.name}: {e}") from None
+    need = {"mean", "scale", "w2", "b2", "prior"}
+    if not need <= set(arrays):
+        raise ModelFileError(f"{p.name} lacks arrays {sorted(need - set(arrays))}")
+    d = arrays["mean"].shape[0]
+    n_feat = 136 + len(L.GEOMETRY_NAMES) + L.N_APPEARANCE
+    ok = arrays["scale"].shape == (d,) and d == n_feat and arrays["prior"].shape == (7,) and arrays["b2"].shape == (7,)
+    if "w1" in arrays:
+        ok = ok and arrays["w1"].shape[0] == d and arrays["b1"].shape == (arrays["w1"].shape[1],) \
+            and arrays["w2"].shape == (arrays["w1"].shape[1], 7)
+    else:
+        ok = ok and arrays["w2"].shape == (d, 7)
+    if not ok:
+        raise ModelFileError(f"{p.name}: array shapes do not fit {n_feat} features and 7 classes")
+    return arrays
+
+
+def predict_proba(model: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Pure-numpy forward pass: (N, features) -> (N, 7) probabilities in FER-2013 order."""
+    z = (np.asarray(x, dtype=np.float32) - model["mean"]) / model["scale"]
+    if "w1" in model:
+        z = np.maximum(z @ model["w1"] + model["b1"], 0.0)
+    z = z @ model["w2"] + model["b2"]
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z.astype(np.float64))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class DlibBackend(EmotionBackend):
+    """dlib 68-landmark expression backend.
+
+    Args:
+        upsample: times dlib's HOG detector upsamples the (downscaled) frame; 1 finds faces half as big at
+            about four times the cost.
+        detect_width: frames wider than this (pixels) are downscaled to it for detection (landmarks are
+            still fitted on the full frame).
+        model_path: a classifier ``.npz`` in the bundled format; None for the bundled one.
+        predictor_path: dlib's ``shape_predictor_68_face_landmarks.dat``; None to take it from
+            ``face-recognition-models``.
+        mirror: also score the mirror-image features and average (as the bundled model was selected).
+    """
+
+    name: ClassVar[str] = "dlib"
+    labels: tuple[str, ...] = tuple(sorted(FER2013_ORDER))
+
+    def __init__(self, *, upsample: int = 0, detect_width: int = 640, model_path: str | Path | None = None,
+                 predictor_path: str | Path | None = None, mirror: bool = True) -> None:
+        if int(upsample) < 0:
+            raise ValueError("upsample must be 0 or more")
+        if int(detect_width) < 64:
+            raise ValueError("detect_width must be at least 64 pixels")
+        self._dlib = require("dlib", "dlib", "dlib")
+        self.upsample = int(upsample)
+        self.detect_width = int(detect_width)
+        self.mirror = bool(mirror)
+        if predictor_path is None:
+            found = L.predictor_path(68)
+            if found is None:
+                raise MissingDependencyError(
+                    "backend 'dlib' needs shape_predictor_68_face_landmarks.dat from face-recognition-models; "
+                    f"install it with: {HINT}"
+                )
+            self.predictor_path = found
+        else:
+            self.predictor_path = Path(predictor_path)
+            if not self.predictor_path.is_file():
+                raise ModelFileError(f"landmark model not found: {self.predictor_path}")
+        self.model_path = bundled_model_path() if model_path is None else Path(model_path)
+        self._model = load_model(self.model_path)
+        try:
+            self._predictor = self._dlib.shape_predictor(str(self.predictor_path))
+        except RuntimeError as e:
+            raise ModelFileError(f"dlib cannot load {self.predictor_path.name}: {e}") from None
+        parts = self._predictor(np.zeros((32, 32), np.uint8), self._dlib.rectangle(0, 0, 31, 31)).num_parts
+        if parts != 68:
+            raise ModelFileError(f"{self.predictor_path.name} fits {parts} points, 68 are needed")
+        self._detector: Any = None
+        self._lock = threading.Lock()
+        self.failures = 0
+        """Faces whose landmark fit failed the sanity check (they were given the class prior)."""
+        self.faces_seen = 0
+        """Faces analysed (crops and detected faces)."""
+
+    @classmethod
+    def viability(cls, model_path: str | Path | None = None, predictor_path: str | Path | None = None,
+                  **_: Any) -> Viability:
+        if importlib.util.find_spec("dlib") is None:
+            return Viability(False, f"dlib is missing: {HINT}")
+        if predictor_path is None:
+            if importlib.util.find_spec("face_recognition_models") is None:
+                return Viability(False, f"face-recognition-models (the landmark model) is missing: {HINT}")
+            if L.predictor_path(68) is None:
+                return Viability(False, f"shape_predictor_68_face_landmarks.dat not found; reinstall: {HINT}")
+        elif not Path(predictor_path).is_file():
+            return Viability(False, f"landmark model not found: {predictor_path}")
+        path = bundled_model_path() if model_path is None else Path(model_path)
+        if not path.is_file():
+            return Viability(False, f"classifier not found: {path}")
+        return Viability(True, f"dlib HOG + 68 landmarks, classifier {path.name} (68-point model: non-commercial)")
+
+    # -- pieces ---------------------------------------------------------------------------------
+    @property
+    def detector(self) -> Any:
+        """dlib's HOG frontal face detector (created on first use)."""
+        if self._detector is None:
+            self._detector = self._dlib.get_frontal_face_detector()
+        return self._detector
+
+    def detect(self, gray: np.ndarray) -> list[FaceBox]:
+        """HOG face boxes in pixels of ``gray``, largest first (on a copy downscaled to ``detect_width``)."""
+        import cv2
+
+        h, w = gray.shape[:2]
+        scale = min(1.0, self.detect_width / float(w))
+        small = gray if scale == 1.0 else cv2.resize(gray, (round(w * scale), round(h * scale)),
+                                                     interpolation=cv2.INTER_AREA)
+        with self._lock:
+            rects = self.detector(np.ascontiguousarray(small), self.upsample)
+        boxes = []
+        for r in rects:
+            x0, y0 = r.left() / scale, r.top() / scale
+            x1, y1 = (r.right() + 1) / scale, (r.bottom() + 1) / scale
+            box = FaceBox(round(x0), round(y0), max(1, round(x1 - x0)), max(1, round(y1 - y0))).clip(w, h)
+            if box is not None:
+                boxes.append(box)
+        boxes.sort(key=lambda b: b.area, reverse=True)
+        return boxes
+
+    def landmarks(self, gray: np.ndarray, box: FaceBox) -> np.ndarray:
+        """(68, 2) landmark pixels of the face in ``box`` of grey image ``gray``."""
+        rect = self._dlib.rectangle(int(box.x), int(box.y), int(box.right - 1), int(box.bottom - 1))
+        with self._lock:
+            shape = self._predictor(np.ascontiguousarray(gray), rect)
+        return L.shape_to_array(shape)
+
+    def crop_landmarks(self, crop_gray: np.ndarray) -> np.ndarray:
+        """(68, 2) landmark pixels of a registered face crop (fitted on a 192 px upscaled copy)."""
+        import cv2
+
+        h, w = crop_gray.shape[:2]
+        up = cv2.resize(crop_gray, (CROP_SIZE, CROP_SIZE),
+                        interpolation=cv2.INTER_CUBIC if max(h, w) < CROP_SIZE else cv2.INTER_AREA)
+        rect = self._dlib.rectangle(*L.crop_rect(CROP_SIZE, CROP_SIZE))
+        with self._lock:
+            shape = self._predictor(up, rect)
+        return L.shape_to_array(shape) * np.array([w / CROP_SIZE, h / CROP_SIZE])
+
+    def _scores(self, gray: np.ndarray, pts: np.ndarray, ok: bool) -> np.ndarray:
+        self.faces_seen += 1
+        if not ok:
+            self.failures += 1
+            return self._model["prior"].astype(np.float64) / float(self._model["prior"].sum())
+        x = [L.expression_features(gray, pts)]
+        if self.mirror:
+            x.append(L.expression_features(gray, pts, mirror=True))
+        return predict_proba(self._model, np.stack(x)).mean(axis=0)
+
+    def _emotion(self, p: np.ndarray, box: FaceBox | None) -> FaceEmotion:
+        p = p / p.sum()
+        return FaceEmotion(box=box, scores={lab: float(v) for lab, v in zip(FER2013_ORDER, p)}, backend=self.name)
+
+    # -- EmotionBackend ----------------------------------------------------------------------------
+    def classify_faces(self, crops: Sequence[np.ndarray]) -> list[FaceEmotion]:
+        """Score registered face crops (FER-2013 style: eyebrows to chin; any size, grey/BGR/BGRA)."""
+        if crops is None or isinstance(crops, np.ndarray) and crops.ndim not in (3, 4):
+            raise InvalidFrameError("crops must be a sequence of face images (or an (N,H,W[,C]) array)")
+        faces = [to_gray(validate_frame(c, name=f"crop {i}")) for i, c in enumerate(crops)]
+        out = []
+        for g in faces:
+            pts = self.crop_landmarks(g)
+            h, w = g.shape[:2]
+            ok = L.plausible(pts * np.array([CROP_SIZE / w, CROP_SIZE / h]), CROP_SIZE, CROP_SIZE)
+            out.append(self._emotion(self._scores(g, pts, ok), None))
+        return out
+
+    def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+        gray = to_gray(validate_frame(frame))
+        out = []
+        for box in self.detect(gray):
+            pts = self.landmarks(gray, box)
+            side = max(box.width, box.height)
+            ok = L.plausible(pts - np.array([box.x, box.y]), side, side)
+            out.append(self._emotion(self._scores(gray, pts, ok), box))
+        return out
+
+    def close(self) -> None:
+        self._detector = None

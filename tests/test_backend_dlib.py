@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from buddy_emotion import landmarks as L
+from buddy_emotion.backends.dlib import DlibBackend, bundled_model_card, bundled_model_path, load_model, predict_proba
+from buddy_emotion.errors import MissingDependencyError, ModelFileError
+from buddy_emotion.labels import FER2013_ORDER
+from buddy_emotion.testing import BackendContract
+
+HINT = "pip install 'buddy-emotion[dlib]'"
+
+
+class TestDlibContract(BackendContract):
+    def make_backend(self) -> DlibBackend:
+        pytest.importorskip("dlib")
+        if L.predictor_path(68) is None:
+            pytest.skip("face-recognition-models is not installed")
+        return DlibBackend()
+
+
+# -- synthetic landmarks ----------------------------------------------------------------------------
+
+
+def synthetic_face(mouth_corner: float = 0.0) -> np.ndarray:
+    """A plausible upright 68-point face in pixels (eyes 40 px apart); ``mouth_corner`` > 0 lowers the
+    lip corners (sad), < 0 raises them (smile)."""
+    p = np.zeros((68, 2))
+    t = np.linspace(np.pi, 0, 17)  # jaw: lower half ellipse from image-left to image-right
+    p[0:17] = np.c_[50 + 45 * np.cos(t), 40 + 60 * np.sin(t)]
+    p[17:22] = np.c_[np.linspace(12, 42, 5), [30, 26, 24, 25, 27]]
+    p[22:27] = np.c_[np.linspace(58, 88, 5), [27, 25, 24, 26, 30]]
+    p[27:31] = np.c_[[50] * 4, np.linspace(40, 62, 4)]
+    p[31:36] = np.c_[np.linspace(42, 58, 5), [66, 67, 68, 67, 66]]
+    for start, cx in ((36, 30.0), (42, 70.0)):
+        a = np.array([0, 1, 2, 3, 4, 5]) * np.pi / 3
+        p[start:start + 6] = np.c_[cx - 10 * np.cos(a), 40 - 4 * np.sin(a)]
+    a = np.arange(12) * np.pi / 6
+    p[48:60] = np.c_[50 - 20 * np.cos(a), 82 - 7 * np.sin(a)]
+    a = np.arange(8) * np.pi / 4
+    p[60:68] = np.c_[50 - 14 * np.cos(a), 82 - 2 * np.sin(a)]
+    for i in (48, 60, 54, 64):
+        p[i, 1] += mouth_corner
+    return p
+
+
+def _named(pts: np.ndarray) -> dict[str, float]:
+    f = L.geometry_features(pts)
+    return dict(zip(L.GEOMETRY_NAMES, f[136:]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(angle=st.floats(-35, 35), scale=st.floats(0.3, 5.0), dx=st.floats(-500, 500), dy=st.floats(-500, 500))
+def test_geometry_features_invariant_to_similarity(angle: float, scale: float, dx: float, dy: float) -> None:
+    p = synthetic_face(3.0)
+    th = np.radians(angle)
+    r = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    q = (p - 50) @ r.T * scale + [dx, dy]
+    np.testing.assert_allclose(L.geometry_features(q), L.geometry_features(p), atol=1e-8)
+
+
+def test_normalized_frame() -> None:
+    n = L.normalize_landmarks(synthetic_face())
+    le, re = n[36:42].mean(0), n[42:48].mean(0)
+    np.testing.assert_allclose(le, [-0.5, 0.0], atol=1e-12)
+    np.testing.assert_allclose(re, [0.5, 0.0], atol=1e-12)
+
+
+def test_mouth_corner_direction_sad_vs_happy() -> None:
+    sad, neutral, happy = (_named(synthetic_face(c)) for c in (6.0, 0.0, -6.0))
+    assert sad["mouth_corner_drop"] > neutral["mouth_corner_drop"] > happy["mouth_corner_drop"]
+    assert sad["mouth_corner_height"] < neutral["mouth_corner_height"] < happy["mouth_corner_height"]
+    assert sad["mouth_corner_angle"] > 0 > happy["mouth_corner_angle"]
+
+
+def test_inner_brow_raise_direction() -> None:
+    p = synthetic_face()
+    raised = p.copy()
+    raised[[21, 22], 1] -= 5  # inner brow ends up (sadness)
+    assert _named(raised)["inner_brow_raise"] > _named(p)["inner_brow_raise"]
+    assert _named(raised)["brow_obliqueness"] > _named(p)["brow_obliqueness"]
+
+
+def test_mirror_is_an_involution_and_keeps_symmetric_features() -> None:
+    p = synthetic_face(2.0)
+    np.testing.assert_allclose(L.mirror_landmarks(L.mirror_landmarks(p, 100), 100), p)
+    n = L.normalize_landmarks(p)
+    m = L.mirror_landmarks(n)
+    np.testing.assert_allclose(L.geometry_features(m, normalized=True)[136:],
+                               L.geometry_features(n, normalized=True)[136:], atol=1e-9)
+
+
+def test_align_face_levels_the_eyes() -> None:
+    p = synthetic_face()
+    th = np.radians(20)
+    r = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    q = (p - 50) @ r.T * 2.0 + [160, 120]
+    m = L.align_matrix(q, 48)
+    qa = q @ m[:, :2].T + m[:, 2]
+    le, re = qa[36:42].mean(0), qa[42:48].mean(0)
+    assert abs(le[1] - re[1]) < 1e-9
+    assert le[1] == pytest.approx(48 * L.ALIGN_TEMPLATE["eye_y"])
+    assert re[0] - le[0] == pytest.approx(48 * L.ALIGN_TEMPLATE["iod"])
+    img = np.random.default_rng(0).integers(0, 255, (240, 320), dtype=np.uint8)
+    face = L.align_face(img, q, 48)
+    assert face.shape == (48, 48) and face.dtype == np.uint8
+    assert L.appearance_features(face).shape == (L.N_APPEARANCE,)
+
+
+def test_plausible_rejects_degenerate_fits() -> None:
+    p = synthetic_face()
+    assert L.plausible(p, 100, 110)
+    assert not L.plausible(np.full((68, 2), 50.0), 100, 110)
+    assert not L.plausible(p[:, ::-1].copy(), 100, 110)  # x/y swapped: eyes stacked vertically
+
+
+# -- model file -------------------------------------------------------------------------------------
+
+
+def test_bundled_model_is_plain_arrays() -> None:
+    path = bundled_model_path()
+    assert path.stat().st_size < 5_000_000
+    with np.load(path, allow_pickle=False) as z:
+        assert {"mean", "scale", "w2", "b2", "prior"} <= set(z.files)
+        assert all(z[k].dtype == np.float32 for k in z.files)
+    model = load_model(path)
+    x = np.random.default_rng(0).normal(size=(5, model["mean"].shape[0])) * model["scale"] + model["mean"]
+    p = predict_proba(model, x)
+    assert p.shape == (5, 7)
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-6)
+    card = bundled_model_card()
+    assert card["labels"] == list(FER2013_ORDER)
+    assert 0 < card["publictest"]["accuracy"] <= 1
+    assert card["fit_failures"]["PublicTest"]["crops"] > 0
+    json.dumps(card)
+
+
+def test_corrupt_or_missing_model(tmp_path) -> None:
+    with pytest.raises(ModelFileError, match="not found"):
+        load_model(tmp_path / "nope.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip file" * 10)
+    with pytest.raises(ModelFileError):
+        load_model(bad)
+    short = tmp_path / "short.npz"
+    np.savez(short, mean=np.zeros(3), scale=np.ones(3), w2=np.zeros((3, 7)), b2=np.zeros(7), prior=np.ones(7))
+    with pytest.raises(ModelFileError, match="shapes"):
+        load_model(short)
+
+
+def test_missing_extra_gives_hint(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "dlib", None)  # import dlib -> ImportError
+    with pytest.raises(MissingDependencyError, match=r"pip install 'buddy-emotion\[dlib\]'"):
+        DlibBackend()
+
+
+def test_viability_without_dlib(monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "dlib" else real(name, *a))
+    v = DlibBackend.viability()
+    assert not v and HINT in v.reason
+
+
+def test_registry_creates_it() -> None:
+    pytest.importorskip("dlib")
+    from buddy_emotion import backends
+
+    if not backends.viability("dlib"):
+        pytest.skip(backends.viability("dlib").reason)
+    with backends.create("dlib") as b:
+        assert isinstance(b, DlibBackend) and b.labels == tuple(sorted(FER2013_ORDER))
+
+
+# -- real faces ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.fer
+def test_accuracy_on_publictest_crops(fer_npz) -> None:
+    pytest.importorskip("dlib")
+    with np.load(fer_npz, allow_pickle=False) as d:
+        keep = np.flatnonzero(d["usage"] == "PublicTest")[:300]
+        images, labels = d["images"][keep], d["labels"][keep]
+    b = DlibBackend()
+    faces = b.classify_faces(list(images))
+    pred = np.array([FER2013_ORDER.index(f.dominant) for f in faces])
+    acc = float((pred == labels).mean())
+    assert acc > 0.38, acc  # chance 1/7, majority class ~0.25
+    assert b.failures <= 10 and b.faces_seen == 300
