@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--data", default=defaults.data)
     e.add_argument("--dest", default=None, help="folder (default: the package's models/)")
     e.add_argument("--run-dir", default=None, help="training run folder (config, history)")
+    e.add_argument("--docs", default=None, help="model-card page whose figures block to rewrite (docs/model-card.md)")
     args = p.parse_args(argv)
     if args.cmd == "train":
         kw = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "extra"}
@@ -48,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     from buddy_emotion.training.export import export_bundle
 
     card = export_bundle(args.model, data=args.data, dest=args.dest, run_dir=args.run_dir)
+    if args.docs:
+        from pathlib import Path
+
+        from buddy_emotion.training.export import update_docs
+
+        update_docs(Path(args.docs), card)
     print(json.dumps(card, indent=2))
     return 0
 

@@ -122,3 +122,44 @@ def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: 
     }
     (out / "fer_cnn.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return card
+
+
+def render_markdown(card: dict[str, Any]) -> str:
+    """The model card as a Markdown table block (pasted into docs/model-card.md)."""
+    pt = card["publictest"]
+    lines = [
+        f"| PublicTest accuracy (7 classes, n={pt['n']}) | {pt['accuracy']:.4f} |",
+        f"| macro F1 | {pt['macro_f1']:.4f} |",
+        f"| sadness AUROC (one-vs-rest) | {pt['sad_auroc']} |",
+        f"| flip TTA | {card['tta']} (no TTA {card['publictest_no_tta_accuracy']}, "
+        f"TTA {card['publictest_tta_accuracy']}, float32 TTA {card['publictest_float32_tta_accuracy']}) |",
+        f"| parameters | {card['params']:,} |",
+        f"| .tflite (float16) bytes | {card['size_bytes']['tflite_float16']:,} |",
+        f"| ms per face, one core, LiteRT (TTA / no TTA) | {card['latency_ms_one_core']['litert_tta']} / "
+        f"{card['latency_ms_one_core']['litert_no_tta']} |",
+        f"| epochs | {card['training']['epochs_run']} |",
+        f"| training wall time | {card['training']['wall_time_s']} s on {card['training']['hardware']} |",
+        "",
+        "| class | precision | recall | F1 | n |",
+        "|---|---|---|---|---|",
+    ]
+    for label, m in pt["per_class"].items():
+        lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['n']} |")
+    lines += ["", "Confusion (rows true, columns predicted; anger, disgust, fear, happiness, sadness, surprise, "
+              "neutral):", "", "```"]
+    lines += [" ".join(f"{v:4d}" for v in row) for row in pt["confusion"]]
+    lines += ["```"]
+    return "\n".join(lines)
+
+
+START, END = "<!-- card:start -->", "<!-- card:end -->"
+
+
+def update_docs(page: Path, card: dict[str, Any]) -> None:
+    """Rewrite the figures between the card markers of ``page`` (the prose around them stays)."""
+    text = page.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise ValueError(f"{page} has no {START} ... {END} block")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    page.write_text(f"{head}{START}\n{render_markdown(card)}\n{END}{tail}", encoding="utf-8")
