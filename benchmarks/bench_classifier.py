@@ -13,7 +13,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,18 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from buddy_emotion.backends.keras import KerasBackend, bundled_model_path  # noqa: E402
-
-
-def time_faces(backend: KerasBackend, n: int) -> tuple[float, float]:
-    face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
-    for _ in range(30):
-        backend.classify_faces([face])
-    t = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        backend.classify_faces([face])
-        t.append((time.perf_counter() - t0) * 1000)
-    return float(np.median(t)), float(np.percentile(t, 95))
+from buddy_emotion.evaluation import time_per_face  # noqa: E402
 
 
 def cold_start() -> float:
@@ -60,7 +48,7 @@ def main() -> int:
         pass
     for runtime in runtimes:
         for tta in (False, True):
-            med, p95 = time_faces(KerasBackend(runtime=runtime, tta=tta, num_threads=1), args.n)
+            med, p95 = time_per_face(KerasBackend(runtime=runtime, tta=tta, num_threads=1), args.n)
             rows.append({"runtime": runtime, "tta": tta, "median_ms": round(med, 3), "p95_ms": round(p95, 3),
                          "model_bytes": bundled_model_path(runtime).stat().st_size})
     cold = cold_start()

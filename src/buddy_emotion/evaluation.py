@@ -23,7 +23,7 @@ from buddy_emotion.errors import BuddyEmotionError, ImageFileError
 from buddy_emotion.frames import load_image
 from buddy_emotion.labels import FER2013_ORDER, SADNESS, normalize_label
 
-__all__ = ["LabelledImages", "load_labelled", "evaluate", "classification_report", "auroc"]
+__all__ = ["LabelledImages", "load_labelled", "evaluate", "classification_report", "auroc", "time_per_face"]
 
 
 @dataclass
@@ -229,3 +229,16 @@ def evaluate(backend: EmotionBackend, data: LabelledImages, *, cropped: bool = F
     if errors:
         report["unreadable"] = len(errors)
     return report
+
+
+def time_per_face(backend: EmotionBackend, n: int = 300, warmup: int = 20) -> tuple[float, float]:
+    """Median and p95 milliseconds of ``classify_faces`` on one 48x48 crop (classification only)."""
+    face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
+    for _ in range(warmup):
+        backend.classify_faces([face])
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        backend.classify_faces([face])
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return float(np.median(times)), float(np.percentile(times, 95))

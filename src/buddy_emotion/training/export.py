@@ -12,7 +12,6 @@ import csv
 import json
 import os
 import tempfile
-import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -38,19 +37,11 @@ def _litert_report(tflite: Path, data: str, tta: bool) -> dict[str, Any]:
     return evaluate(backend, load_labelled(data, split="PublicTest"), cropped=True)
 
 
-def _latency_ms(tflite: Path, tta: bool, n: int = 300) -> float:
+def _latency_ms(tflite: Path, tta: bool) -> float:
     from buddy_emotion.backends.keras import KerasBackend
+    from buddy_emotion.evaluation import time_per_face
 
-    backend = KerasBackend(tflite, runtime="litert", tta=tta, num_threads=1)
-    face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
-    for _ in range(20):
-        backend.classify_faces([face])
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        backend.classify_faces([face])
-        times.append(time.perf_counter() - t0)
-    return round(float(np.median(times)) * 1000, 3)
+    return round(time_per_face(KerasBackend(tflite, runtime="litert", tta=tta, num_threads=1))[0], 3)
 
 
 def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: str | None = None) -> dict[str, Any]:
