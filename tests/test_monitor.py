@@ -1,0 +1,720 @@
+"""Tests of buddy_emotion.monitor with scripted detectors and fake cameras (no model, no hardware)."""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import threading
+import time
+import tracemalloc
+import weakref
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from buddy_emotion.errors import BuddyEmotionError, CameraError, InvalidFrameError
+from buddy_emotion.monitor import (
+    Baseline,
+    BaselineError,
+    MonitorOptions,
+    MonitorSample,
+    MonitorState,
+    MonitorStatus,
+    QualityGate,
+    SadnessEvent,
+    SadnessMonitor,
+    Timeline,
+    TimelinePoint,
+    check_quality,
+    measure_face,
+)
+from buddy_emotion.testing import BAD_FRAMES
+from buddy_emotion.types import FaceBox, FaceEmotion, NoReadingReason, SadnessReading
+
+NO_FACE = None
+"""In scripts: a sample without a face."""
+
+
+def texture(h: int = 48, w: int = 48, seed: int = 0) -> np.ndarray:
+    """A small sharp, mid-grey BGR frame (blocks with sharp edges, mild noise) that passes every quality gate."""
+    rng = np.random.default_rng(seed)
+    g = cv2.resize(rng.integers(40, 220, (8, 8)).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    g = np.clip(g.astype(np.int16) + rng.integers(-10, 10, (h, w)), 0, 255).astype(np.uint8)
+    return np.repeat(g[:, :, None], 3, axis=2)
+
+
+FRAME = texture()
+
+
+class ScriptedDetector:
+    """Answers detect_sadness with scripted sadness values (None: no face), one per call, or f(timestamp)."""
+
+    def __init__(self, script: Sequence[float | None] | Callable[[float], float | None] = (),
+                 box: FaceBox | None = None, extra_boxes: Sequence[FaceBox] = ()) -> None:
+        self.script = script
+        self.calls = 0
+        self.box = box
+        self.extra_boxes = tuple(extra_boxes)
+        self.lock = threading.Lock()
+
+    def value(self, t: float) -> float | None:
+        if callable(self.script):
+            return self.script(t)
+        with self.lock:
+            i = self.calls
+        return self.script[i] if i < len(self.script) else 0.1
+
+    def detect_sadness(self, frame: np.ndarray, timestamp: float | None = None) -> SadnessReading:
+        t = time.time() if timestamp is None else float(timestamp)
+        v = self.value(t)
+        with self.lock:
+            self.calls += 1
+        if v is None:
+            return SadnessReading(None, False, None, None, "scripted", t, NoReadingReason.NO_FACE, 0)
+        faces = tuple(FaceEmotion(b, {"sadness": v}) for b in ((self.box,) if self.box else ()) + self.extra_boxes)
+        return SadnessReading(v, v >= 0.5, self.box, {"sadness": v}, "scripted", t, None,
+                              max(1, len(faces)), 0.5, faces)
+
+
+PINNED = dict(enter_threshold=0.5, exit_threshold=0.4, min_duration=16.0, min_samples=6, window=20.0,
+              max_gap=20.0, cooldown=600.0, baseline_margin=0.25)
+"""Decision settings the scripted tests are written against (the shipped defaults are tuned on benchmarks)."""
+
+
+def monitor_for(script: Any = (), **kw: Any) -> SadnessMonitor:
+    for k, v in PINNED.items():
+        kw.setdefault(k, v)
+    kw.setdefault("calibration_samples", 0)  # most tests judge against the plain thresholds
+    kw.setdefault("adapt_baseline", False)
+    return SadnessMonitor(ScriptedDetector(script), **kw)
+
+
+def drive(monitor: SadnessMonitor, values: Sequence[float | None], start: float = 0.0, step: float = 2.0,
+          frame: np.ndarray = FRAME) -> list[SadnessEvent]:
+    """Feed scripted values as samples every ``step`` seconds; return the events."""
+    det = monitor.detector
+    assert isinstance(det, ScriptedDetector)
+    events = []
+    for i, v in enumerate(values):
+        det.script = [v]
+        det.calls = 0
+        ev = monitor.update(frame, timestamp=start + i * step)
+        if ev is not None:
+            events.append(ev)
+    return events
+
+
+def secs(seconds: float, value: float | None, step: float = 2.0) -> list[float | None]:
+    return [value] * int(round(seconds / step))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# API shape and options
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_top_level_import_and_defaults() -> None:
+    from buddy_emotion import SadnessMonitor as Top
+
+    assert Top is SadnessMonitor
+    m = Top(ScriptedDetector())
+    assert isinstance(m.options, MonitorOptions)
+    assert m.options.exit_threshold < m.options.enter_threshold
+    assert m.state is MonitorState.CALIBRATING
+    assert m.status.state == "idle"
+    assert m.update(FRAME, timestamp=0.0) is None
+
+
+def test_default_options_are_consistent() -> None:
+    o = MonitorOptions()
+    assert 0 < o.exit_threshold < o.enter_threshold < 1
+    assert o.min_window_samples <= o.min_samples
+    assert o.window <= 2 * o.min_duration + 10  # smoothing does not dwarf the duration rule
+    assert o.cooldown >= 60 and o.calibration_samples > 0 and o.adapt_baseline
+    assert o.max_gap >= 10  # a glance aside does not end a spell
+
+
+def test_options_validation_and_overrides() -> None:
+    with pytest.raises(ValueError):
+        MonitorOptions(enter_threshold=0.3, exit_threshold=0.4)
+    with pytest.raises(ValueError):
+        MonitorOptions(window=0)
+    with pytest.raises(ValueError):
+        MonitorOptions(min_samples=2.5)
+    with pytest.raises(ValueError):
+        MonitorOptions(enter_threshold=float("nan"))
+    with pytest.raises(ValueError):
+        QualityGate(multiple_faces="first")  # type: ignore[arg-type]
+    m = SadnessMonitor(ScriptedDetector(), cooldown=30, quality_min_face=90)
+    assert m.options.cooldown == 30 and m.options.quality.min_face == 90
+    with pytest.raises(TypeError):
+        SadnessMonitor(ScriptedDetector(), no_such_option=1)
+    with pytest.raises(TypeError):
+        SadnessMonitor(object())  # type: ignore[arg-type]
+    opts = MonitorOptions(min_duration=10)
+    assert SadnessMonitor(ScriptedDetector(), opts).options is opts
+    json.dumps(opts.as_dict())
+
+
+def test_bad_input_raises_invalid_frame_error() -> None:
+    m = monitor_for()
+    for name, bad in BAD_FRAMES.items():
+        with pytest.raises(InvalidFrameError):
+            m.update(bad, timestamp=1.0)  # type: ignore[arg-type]
+    for t in (float("nan"), float("inf"), "soon"):
+        with pytest.raises(ValueError):
+            m.update(FRAME, timestamp=t)  # type: ignore[arg-type]
+    assert len(m.timeline) == 0  # nothing half-processed
+    assert m.detector.calls == 0  # type: ignore[attr-defined]
+
+
+def test_given_reading_is_not_recomputed() -> None:
+    det = ScriptedDetector([0.9])
+    m = SadnessMonitor(det, calibration_samples=0)
+    reading = SadnessReading(0.2, False, None, {"sadness": 0.2}, "x", 5.0, None, 1)
+    m.update(FRAME, reading=reading)
+    assert det.calls == 0
+    point = m.timeline[-1]
+    assert point.timestamp == 5.0 and point.sadness == pytest.approx(0.2)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the temporal decision
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_sustained_sadness_fires_once_with_evidence() -> None:
+    m = monitor_for(min_duration=16, window=20)
+    events = drive(m, secs(60, 0.1) + secs(60, 0.8) + secs(60, 0.1))
+    assert len(events) == 1
+    ev = events[0]
+    assert ev.started_at == pytest.approx(60.0)
+    assert 16.0 <= ev.duration <= 30.0
+    assert ev.timestamp == pytest.approx(ev.started_at + ev.duration)
+    assert ev.mean_sadness >= m.options.enter_threshold
+    assert ev.samples >= m.options.min_samples
+    assert ev.gated_samples == 0
+    assert ev.baseline is None
+    json.dumps(ev.as_dict())
+    assert list(m.recent_events) == [ev]
+    assert any(p.event for p in m.timeline)
+
+
+def test_min_duration_and_min_samples() -> None:
+    m = monitor_for(min_duration=20, min_samples=6)
+    assert drive(m, secs(60, 0.1) + secs(12, 0.95) + secs(60, 0.1)) == []  # a 12 s peak is not a spell
+    m = monitor_for(min_duration=10, min_samples=6, window=60)
+    # 10 s but only 3 readings (one every 5 s) -> not enough evidence yet
+    assert drive(m, [0.95] * 3, step=5.0) == []
+
+
+def test_single_frame_peaks_do_not_fire() -> None:
+    m = monitor_for()
+    script = []
+    for _ in range(300):
+        script += [0.1] * 9 + [1.0]
+    assert drive(m, script) == []
+
+
+def test_hysteresis_keeps_a_spell_through_a_dip_between_levels() -> None:
+    # enter 0.5, exit 0.3; the smoothed score dips to ~0.4 (between the levels): same spell
+    m = monitor_for(enter_threshold=0.5, exit_threshold=0.3, min_duration=40, window=10, min_samples=3)
+    script = secs(30, 0.1) + secs(14, 0.8) + secs(14, 0.4) + secs(30, 0.8) + secs(30, 0.1)
+    events = drive(m, script)
+    assert len(events) == 1
+    assert events[0].started_at == pytest.approx(30.0)  # the spell began before the dip
+
+    # the same dip below the exit level ends the spell: the event's spell starts after the dip
+    m = monitor_for(enter_threshold=0.5, exit_threshold=0.45, min_duration=40, window=10, min_samples=3)
+    events = drive(m, script[:] + secs(60, 0.8))
+    assert all(e.started_at > 58.0 for e in events)
+
+
+def test_no_hysteresis_flapping_state() -> None:
+    m = monitor_for(enter_threshold=0.5, exit_threshold=0.3, window=4, min_window_samples=1, min_duration=1000)
+    drive(m, [0.6, 0.45, 0.55, 0.4, 0.6, 0.45])
+    states = [p.state for p in m.timeline]
+    assert states[0] is MonitorState.SAD
+    assert all(s is MonitorState.SAD for s in states)  # never drops out between the levels
+
+
+def test_short_gaps_are_tolerated_long_gaps_restart() -> None:
+    base = dict(min_duration=30, window=20, max_gap=20)
+    m = monitor_for(**base)
+    events = drive(m, secs(40, 0.1) + secs(16, 0.8) + secs(12, NO_FACE) + secs(30, 0.8))
+    assert len(events) == 1
+    assert events[0].started_at == pytest.approx(40.0)
+    assert events[0].gated_samples == 6
+
+    m = monitor_for(**base)
+    events = drive(m, secs(40, 0.1) + secs(16, 0.8) + secs(60, NO_FACE) + secs(40, 0.8))
+    assert len(events) == 1
+    assert events[0].started_at >= 40 + 16 + 60  # the spell before the long gap was forgotten
+
+
+def test_cooldown_between_events() -> None:
+    spell = secs(40, 0.9) + secs(60, 0.05)
+    m = monitor_for(cooldown=600)
+    events = drive(m, secs(30, 0.05) + spell * 3)  # three spells within ~5 minutes
+    assert len(events) == 1
+    m = monitor_for(cooldown=60)
+    events = drive(m, secs(30, 0.05) + spell * 3)
+    assert len(events) == 3
+    assert all(b.timestamp - a.timestamp >= 60 for a, b in zip(events, events[1:]))
+
+
+def test_one_event_per_spell_even_after_cooldown() -> None:
+    m = monitor_for(cooldown=30)
+    events = drive(m, secs(20, 0.05) + secs(300, 0.9))
+    assert len(events) == 1
+    assert m.state is MonitorState.SPOKEN
+
+
+def test_quality_gated_samples_do_not_count() -> None:
+    box = FaceBox(8, 8, 32, 32)
+    det = ScriptedDetector(lambda t: 0.95, box=box)
+    m = SadnessMonitor(det, calibration_samples=0, quality_min_face=16, **{**PINNED, "min_duration": 10})
+    blurred = cv2.GaussianBlur(texture(), (0, 0), 4)
+    for i in range(60):
+        assert m.update(blurred, timestamp=2.0 * i) is None
+    assert all(p.reason is NoReadingReason.BLURRED for p in m.timeline)
+    assert all(p.smoothed is None for p in m.timeline)
+    events = [m.update(texture(seed=i), timestamp=200.0 + 2 * i) for i in range(20)]
+    assert sum(e is not None for e in events) == 1
+
+
+def test_timestamps_going_backwards_restart_the_temporal_state() -> None:
+    m = monitor_for(min_duration=10)
+    drive(m, secs(8, 0.9), start=1000.0)
+    assert m.state is MonitorState.SAD
+    drive(m, [0.1], start=0.0)
+    assert m.state is MonitorState.CALM
+
+
+def test_concurrent_updates_are_safe() -> None:
+    m = monitor_for(lambda t: 0.3)
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            for i in range(200):
+                m.update(FRAME, timestamp=k * 10_000 + i * 2.0)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(m.timeline) == 800
+
+
+# ---------------------------------------------------------------------------------------------------------
+# baseline
+# ---------------------------------------------------------------------------------------------------------
+
+
+def resting(value: float, seconds: float, seed: int = 0) -> list[float | None]:
+    rng = np.random.default_rng(seed)
+    n = int(seconds / 2)
+    return [float(v) for v in np.clip(value + rng.normal(0, 0.04, n), 0, 1)]
+
+
+def test_baseline_calibration_silences_a_sad_looking_resting_face() -> None:
+    face = resting(0.6, 1800)
+    plain = monitor_for(calibration_samples=0)
+    assert drive(plain, face) != []  # without a baseline the resting face looks sad
+
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=30, **PINNED)
+    assert m.calibrating
+    assert drive(m, face) == []
+    b = m.baseline
+    assert b is not None and 0.55 <= b.level <= 0.7
+    enter, exit_ = m.levels()
+    assert enter == pytest.approx(min(b.level, m.options.max_baseline) + 0.25)
+    assert exit_ < enter
+    # real sadness of this user, well above their resting look, still fires
+    assert len(drive(m, resting(0.97, 90, seed=1), start=4000)) == 1
+
+
+def test_no_event_while_calibrating() -> None:
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=30, **PINNED)
+    events = drive(m, secs(50, 0.95))
+    assert events == []
+    assert m.timeline[0].state is MonitorState.CALIBRATING
+
+
+def test_calibration_cannot_silence_the_monitor_for_good() -> None:
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=10, max_baseline=0.4,
+                       **{**PINNED, "baseline_margin": 0.3})
+    drive(m, secs(20, 1.0))  # sad during calibration
+    enter, _ = m.levels()
+    assert enter == pytest.approx(0.7)
+
+
+def test_baseline_adapts_to_calm_readings() -> None:
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=30, baseline_window=300, **PINNED)
+    drive(m, resting(0.1, 60))
+    assert m.baseline is not None and m.baseline.level < 0.2
+    drive(m, resting(0.3, 1200, seed=2), start=100)
+    assert m.baseline.level == pytest.approx(0.3, abs=0.05)
+
+
+def test_baseline_json_round_trip(tmp_path: Path) -> None:
+    b = Baseline.from_readings([0.1, 0.2, 0.3, None, 0.4], created=123.0)
+    assert b.samples == 4
+    path = b.save(tmp_path / "me.json")
+    data = json.loads(path.read_text())
+    assert data.pop("format") == "buddy-emotion-baseline"
+    assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in data.values())
+    assert path.stat().st_size < 1024
+    assert Baseline.load(path) == b
+
+    m = SadnessMonitor(ScriptedDetector(), baseline=path)
+    assert m.baseline == b and not m.calibrating
+    m2 = SadnessMonitor(ScriptedDetector(), baseline=b)
+    assert m2.baseline == b
+    out = m2.save_baseline(tmp_path / "again.json")
+    assert Baseline.load(out) == b
+    m3 = SadnessMonitor(ScriptedDetector())
+    assert m3.load_baseline(out) == b and m3.baseline == b
+    with pytest.raises(BaselineError):
+        SadnessMonitor(ScriptedDetector()).save_baseline(tmp_path / "none.json")
+
+
+@pytest.mark.parametrize("content", [
+    "{not json",
+    "",
+    "[]",
+    '{"level": 0.3}',
+    '{"format": "buddy-emotion-baseline", "version": 1, "level": 0.3, "mean": 0.2, "spread": 0.1}',
+    '{"format": "buddy-emotion-baseline", "version": 99, "level": 0.3, "mean": 0.2, "spread": 0.1, "samples": 5}',
+    '{"format": "buddy-emotion-baseline", "version": 1, "level": 7, "mean": 0.2, "spread": 0.1, "samples": 5}',
+    '{"format": "buddy-emotion-baseline", "version": 1, "level": NaN, "mean": 0.2, "spread": 0.1, "samples": 5}',
+    '{"format": "buddy-emotion-baseline", "version": 1, "level": "0.3", "mean": 0.2, "spread": 0.1, "samples": 5}',
+    '{"format": "buddy-emotion-baseline", "version": 1, "level": 0.3, "mean": 0.2, "spread": 0.1, "samples": 0}',
+    '{"format": "buddy-emotion-baseline", "version": 1, "level": 0.3, "mean": 0.2, "spread": 0.1, "samples": 5,'
+    ' "image": [1, 2]}',
+])
+def test_corrupt_baseline_files_are_rejected(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(BaselineError) as info:
+        Baseline.load(path)
+    assert isinstance(info.value, BuddyEmotionError)
+    assert "\n" not in str(info.value)
+    with pytest.raises(BaselineError):
+        SadnessMonitor(ScriptedDetector(), baseline=path)
+
+
+def test_baseline_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(BaselineError, match="not found"):
+        Baseline.load(tmp_path / "missing.json")
+    (tmp_path / "big.json").write_bytes(b" " * 100_000)
+    with pytest.raises(BaselineError):
+        Baseline.load(tmp_path / "big.json")
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(BaselineError):
+        Baseline.load(tmp_path / "bin.json")
+    with pytest.raises(BaselineError):
+        Baseline.from_readings([0.1]).save(tmp_path / "no" / "such" / "dir" / "b.json")
+    with pytest.raises(ValueError):
+        Baseline.from_readings([])
+    with pytest.raises(ValueError):
+        Baseline.from_readings([0.2, 1.5])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# quality gates on synthetic frames
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def face_frame(astronaut_bgr: np.ndarray) -> tuple[np.ndarray, FaceBox]:
+    return astronaut_bgr, FaceBox(176, 66, 98, 98)  # the astronaut's face, as Haar finds it
+
+
+def gate_reason(monitor: SadnessMonitor, frame: np.ndarray) -> NoReadingReason | None:
+    monitor.update(frame, timestamp=float(len(monitor.timeline)))
+    return monitor.timeline[-1].reason
+
+
+def test_quality_measures_and_gates(face_frame: tuple[np.ndarray, FaceBox]) -> None:
+    frame, box = face_frame
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    gate = QualityGate()
+    q = measure_face(gray, box)
+    assert check_quality(q, gate) is None
+    assert q.sharpness > 1.0 and 60 < q.brightness < 200
+    assert check_quality(measure_face(cv2.GaussianBlur(gray, (0, 0), 4), box), gate) is NoReadingReason.BLURRED
+    dark = (gray * 0.15).astype(np.uint8)
+    assert check_quality(measure_face(dark, box), gate) is NoReadingReason.TOO_DARK
+    bright = np.clip(gray.astype(np.int16) + 170, 0, 255).astype(np.uint8)
+    assert check_quality(measure_face(bright, box), gate) is NoReadingReason.OVEREXPOSED
+    # the measures do not depend on the face's size
+    big = cv2.resize(gray, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)
+    q2 = measure_face(big, FaceBox(box.x * 2, box.y * 2, box.width * 2, box.height * 2))
+    assert q2.brightness == pytest.approx(q.brightness, abs=3)
+
+
+def test_monitor_marks_gated_samples(face_frame: tuple[np.ndarray, FaceBox]) -> None:
+    frame, box = face_frame
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.9, box=box), calibration_samples=0)
+    assert gate_reason(m, frame) is None
+    assert gate_reason(m, cv2.GaussianBlur(frame, (0, 0), 4)) is NoReadingReason.BLURRED
+    assert gate_reason(m, (frame * 0.15).astype(np.uint8)) is NoReadingReason.TOO_DARK
+    assert gate_reason(m, np.clip(frame.astype(np.int16) + 170, 0, 255).astype(np.uint8)) is \
+        NoReadingReason.OVEREXPOSED
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    assert gate_reason(m, grey) is None  # grey frames work too
+    sample = m.assess(cv2.GaussianBlur(frame, (0, 0), 4), timestamp=1.0)
+    assert isinstance(sample, MonitorSample) and not sample.valid and sample.quality is not None
+
+
+def test_small_faces_and_several_faces(face_frame: tuple[np.ndarray, FaceBox]) -> None:
+    frame, box = face_frame
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.9, box=box), calibration_samples=0, quality_min_face=120)
+    assert gate_reason(m, frame) is NoReadingReason.FACE_TOO_SMALL
+
+    small_other = FaceBox(10, 10, 40, 40)
+    similar_other = FaceBox(300, 300, 90, 90)
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.9, box=box, extra_boxes=[small_other]), calibration_samples=0)
+    assert gate_reason(m, frame) is None  # a person far behind: the main face counts
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.9, box=box, extra_boxes=[similar_other]), calibration_samples=0)
+    assert gate_reason(m, frame) is NoReadingReason.MULTIPLE_FACES
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.9, box=box, extra_boxes=[similar_other]), calibration_samples=0,
+                       quality_multiple_faces="largest")
+    assert gate_reason(m, frame) is None
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.9, box=box, extra_boxes=[small_other]), calibration_samples=0,
+                       quality_multiple_faces="reject")
+    assert gate_reason(m, frame) is NoReadingReason.MULTIPLE_FACES
+
+
+def test_no_face_samples_keep_the_detector_reason() -> None:
+    m = monitor_for([None])
+    m.update(FRAME, timestamp=0.0)
+    p = m.timeline[-1]
+    assert p.reason is NoReadingReason.NO_FACE and p.sadness is None and not p.valid
+
+
+# ---------------------------------------------------------------------------------------------------------
+# timeline, memory, disk
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_timeline_ring_buffer() -> None:
+    m = monitor_for(timeline_size=50)
+    drive(m, secs(300, 0.2))
+    assert len(m.timeline) == 50
+    pts = m.timeline.snapshot()
+    assert pts[0].timestamp == pytest.approx(300 - 2 * 50)
+    assert all(isinstance(p, TimelinePoint) for p in pts)
+    arrays = m.timeline.to_arrays()
+    assert arrays["timestamp"].shape == (50,) and arrays["valid"].all()
+    json.dumps([p.as_dict() for p in pts])
+    t = Timeline(3)
+    for i in range(5):
+        t.append(TimelinePoint(float(i), None, NoReadingReason.NO_FACE, None, 0.5, 0.4, MonitorState.CALM))
+    assert [p.timestamp for p in t] == [2.0, 3.0, 4.0]
+    with pytest.raises(ValueError):
+        Timeline(0)
+
+
+def test_frames_are_not_kept() -> None:
+    m = monitor_for()
+    frame = texture(seed=3)
+    ref = weakref.ref(frame)
+    m.update(frame, timestamp=0.0)
+    del frame
+    gc.collect()
+    assert ref() is None
+
+
+@pytest.mark.slow
+def test_soak_memory_stays_flat() -> None:
+    """10,000 samples: after the timeline fills up, memory does not grow."""
+    rng = np.random.default_rng(0)
+    script = rng.choice([0.05, 0.1, 0.2, 0.9, None], size=10_000, p=[0.4, 0.3, 0.15, 0.1, 0.05])
+    m = SadnessMonitor(ScriptedDetector(lambda t: script[int(t / 2) % len(script)]), timeline_size=1000,
+                       baseline_window=300, cooldown=60)
+    frame = texture(32, 32)
+    tracemalloc.start()
+    try:
+        for i in range(3000):
+            m.update(frame, timestamp=2.0 * i)
+        gc.collect()
+        before, _ = tracemalloc.get_traced_memory()
+        for i in range(3000, 10_000):
+            m.update(frame, timestamp=2.0 * i)
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(m.timeline) == 1000
+    assert m.timeline[-1].timestamp == pytest.approx(2.0 * 9999)
+    assert after - before < 64 * 1024, f"memory grew by {after - before} bytes over 7,000 samples"
+
+
+def test_nothing_written_to_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    m = monitor_for(lambda t: 0.9 if 100 < t < 200 else 0.1, cooldown=10)
+    drive(m, secs(400, 0.1))
+    m2 = SadnessMonitor(ScriptedDetector(lambda t: 0.9), calibration_samples=0, min_duration=0, min_samples=1,
+                        min_window_samples=1)
+    m2.start(FakeCamera(), interval=0.001)
+    time.sleep(0.1)
+    m2.stop()
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# thread mode with fake cameras
+# ---------------------------------------------------------------------------------------------------------
+
+
+class FakeCamera:
+    """A live camera: frames with fake time stamps; raises CameraError on the reads listed in ``fail_on``."""
+
+    def __init__(self, fail_on: Sequence[int] = (), step: float = 2.0) -> None:
+        self.reads = 0
+        self.fail_on = set(fail_on)
+        self.step = step
+        self.is_open = True
+        self.opens = 0
+
+    def open(self) -> FakeCamera:
+        self.is_open = True
+        self.opens += 1
+        return self
+
+    def read(self) -> tuple[np.ndarray, float]:
+        i = self.reads
+        self.reads += 1
+        if i in self.fail_on:
+            self.is_open = False
+            raise CameraError("fake camera unplugged")
+        return texture(seed=i % 7), 1000.0 + i * self.step
+
+
+class FiniteCamera:
+    finite = True
+
+    def __init__(self, n: int, fps: float = 10.0) -> None:
+        self.n, self.fps, self.i = n, fps, 0
+
+    def read(self) -> tuple[np.ndarray, float]:
+        from buddy_emotion.cameras.base import CameraEndOfStream
+
+        if self.i >= self.n:
+            raise CameraEndOfStream("end of fake video")
+        self.i += 1
+        return FRAME, (self.i - 1) / self.fps
+
+
+def test_thread_mode_callbacks_and_event_iterator() -> None:
+    got: list[SadnessEvent] = []
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.9 if t >= 1020 else 0.05), calibration_samples=0,
+                       on_sad=got.append)
+    seen_samples: list[TimelinePoint] = []
+    m.on_sample(seen_samples.append)
+    events_iter = m.events(timeout=5.0)
+    m.start(FakeCamera(), interval=0.002)
+    assert m.running
+    with pytest.raises(RuntimeError):
+        m.start(FakeCamera())
+    first = next(events_iter)
+    assert isinstance(first, SadnessEvent) and first.started_at >= 1020
+    deadline = time.monotonic() + 5
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.01)
+    status = m.stop()
+    assert not m.running
+    assert got and got[0] == first
+    assert status.state == "stopped" and status.samples > 0
+    assert seen_samples
+    assert all(isinstance(e, SadnessEvent) for e in events_iter)  # drains and ends after stop
+    assert list(m.events()) == []  # a new iterator on a stopped monitor ends at once
+
+
+def test_camera_errors_are_survived_with_backoff() -> None:
+    statuses: list[MonitorStatus] = []
+    cam = FakeCamera(fail_on=[3, 4, 5])
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0, on_status=statuses.append)
+    t0 = time.monotonic()
+    final = m.run(cam, interval=0.001, max_samples=10, backoff=0.01, max_backoff=0.02)
+    assert time.monotonic() - t0 >= 0.01 + 0.02 + 0.02 - 0.005  # waited, doubling up to max_backoff
+    assert final.state == "stopped" and final.samples == 10
+    assert final.camera_errors == 3 and final.consecutive_errors == 0
+    states = [s.state for s in statuses]
+    assert states[0] == "running" and "reconnecting" in states and states[-1] == "stopped"
+    i = states.index("reconnecting")
+    assert "running" in states[i:]
+    assert cam.opens == 3  # reopened after each failure
+    reasons = [p.reason for p in m.timeline]
+    assert reasons.count(NoReadingReason.CAMERA_ERROR) == 3
+    assert sum(p.valid for p in m.timeline) == 10
+
+
+def test_camera_that_never_recovers_gives_up_when_told() -> None:
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=0)
+    final = m.run(FakeCamera(fail_on=range(100)), interval=0.001, backoff=0.001, max_errors=4)
+    assert final.state == "failed" and final.camera_errors == 4 and "unplugged" in (final.last_error or "")
+
+
+def test_finite_source_is_sampled_by_media_time_and_ends() -> None:
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    m.start(FiniteCamera(n=100, fps=10.0), interval=2.0)
+    assert m.wait(timeout=10)
+    assert m.status.state == "ended"
+    ts = [p.timestamp for p in m.timeline]
+    assert ts == pytest.approx([0.0, 2.0, 4.0, 6.0, 8.0])
+    assert list(m.events()) == []
+
+
+def test_stop_joins_and_unexpected_errors_are_reported() -> None:
+    class Broken(ScriptedDetector):
+        def detect_sadness(self, frame: np.ndarray, timestamp: float | None = None) -> SadnessReading:
+            raise RuntimeError("bug")
+
+    m = SadnessMonitor(Broken(), calibration_samples=0)
+    m.start(FakeCamera(), interval=0.001)
+    assert m.wait(timeout=5)
+    assert m.status.state == "failed" and isinstance(m.error, RuntimeError)
+    m.stop()
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=0)
+    m.start(FakeCamera(), interval=0.5)
+    time.sleep(0.05)
+    t0 = time.monotonic()
+    m.stop(timeout=5)
+    assert time.monotonic() - t0 < 1.0  # the wait between samples is interrupted
+    assert not m.running
+
+
+def test_failing_callbacks_do_not_stop_the_monitor() -> None:
+    def bad(_: Any) -> None:
+        raise ValueError("callback bug")
+
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=0, min_duration=0, min_samples=1,
+                       min_window_samples=1, on_sad=bad, on_sample=bad)
+    det = m.detector
+    det.script = lambda t: 0.9  # type: ignore[attr-defined]
+    assert m.update(FRAME, timestamp=0.0) is not None
+    assert m.update(FRAME, timestamp=2.0) is None
+
+
+def test_run_argument_checks() -> None:
+    m = SadnessMonitor(ScriptedDetector())
+    with pytest.raises(ValueError):
+        m.run(FakeCamera(), interval=0)
+    with pytest.raises(TypeError):
+        m.run(object(), interval=1.0)  # type: ignore[arg-type]
+    assert math.isfinite(m.levels()[0])
+    assert os.fspath(Path(".")) == "."
