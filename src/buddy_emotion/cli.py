@@ -189,7 +189,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
                     next_due = ts + args.interval
                 reading = detector.detect_sadness(frame, timestamp=ts)
                 readings.append(reading)
-                _print_row(_reading_row(args.camera, reading), args.json, sys.stdout)
+                row = _reading_row(args.camera, reading)
+                if cam.finite:
+                    row["media_time"] = ts
+                _print_row(row, args.json, sys.stdout)
                 if monitor is not None:
                     event = monitor.update(frame, timestamp=ts, reading=reading)
                     if event is not None:
@@ -205,10 +208,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print("stopped", file=sys.stderr)
     finally:
         if args.plot and readings:
-            from buddy_emotion.plotting import plot_readings
+            from buddy_emotion.plotting import plot_readings, plot_timeline
 
-            plot_readings(readings, Path(args.plot), title=f"sadness over time: {args.camera}",
-                          threshold=args.threshold, events=events)
+            title = f"sadness over time: {args.camera}"
+            if monitor is not None:  # marks quality-gated samples and the monitor's events
+                plot_timeline(monitor.timeline, Path(args.plot), events=events, title=title)
+            else:
+                plot_readings(readings, Path(args.plot), title=title, threshold=args.threshold)
             print(f"plot written to {args.plot}", file=sys.stderr)
         detector.close()
     return 0
