@@ -234,3 +234,35 @@ class ReplayServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- test doubles shared by test_backend_azure.py and test_backend_fallback.py --------------------------
+NETWORK_ENV = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+               "AZURE_FACE_KEY", "AZURE_FACE_ENDPOINT")
+"""Variables that would send the tests through a proxy or to a real Azure resource."""
+
+
+def clear_network_env(monkeypatch: Any) -> None:
+    """Remove :data:`NETWORK_ENV` for one test (pytest's ``monkeypatch``)."""
+    for var in NETWORK_ENV:
+        monkeypatch.delenv(var, raising=False)
+
+
+class FakeSleep:
+    """Records the waits it is asked for instead of sleeping (seconds)."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand (``clock.t += 30``)."""
+
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t

@@ -21,7 +21,15 @@ import cv2
 import numpy as np
 import pytest
 
-from azure_replay import FIXTURES, ReplayServer, load_fixture, refused_endpoint
+from azure_replay import (
+    FIXTURES,
+    FakeClock,
+    FakeSleep,
+    ReplayServer,
+    clear_network_env,
+    load_fixture,
+    refused_endpoint,
+)
 from buddy_emotion import backends
 from buddy_emotion.backends.azure import NO_KEY_REASON, AzureFaceBackend
 from buddy_emotion.backends.base import Viability
@@ -41,33 +49,9 @@ from buddy_emotion.testing import BAD_FRAMES, BackendContract, blank_frame, samp
 from buddy_emotion.types import FaceBox
 
 KEY = "k3y-0123456789abcdef-SECRET"
-PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
-
-
-class FakeSleep:
-    """Records the waits instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-class FakeClock:
-    def __init__(self, t: float = 1000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture(autouse=True)
 def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.delenv("AZURE_FACE_KEY", raising=False)
-    monkeypatch.delenv("AZURE_FACE_ENDPOINT", raising=False)
+    clear_network_env(monkeypatch)
 
 
 @pytest.fixture

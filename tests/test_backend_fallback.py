@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from azure_replay import ReplayServer
+from azure_replay import FakeClock, ReplayServer, clear_network_env
 from buddy_emotion import backends
 from buddy_emotion.backends.azure import NO_KEY_REASON, AzureFaceBackend
 from buddy_emotion.backends.base import EmotionBackend, Viability
@@ -24,19 +24,9 @@ KEY = "fallback-test-key-0123456789"
 LOCAL = "keras"  # the name the "default" backend puts on its readings
 
 
-class FakeClock:
-    def __init__(self, t: float = 100.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture(autouse=True)
 def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-                "AZURE_FACE_KEY", "AZURE_FACE_ENDPOINT"):
-        monkeypatch.delenv(var, raising=False)
+    clear_network_env(monkeypatch)
 
 
 @pytest.fixture
@@ -92,7 +82,7 @@ def test_serves_from_azure_while_it_works(server: ReplayServer) -> None:
 ])
 def test_falls_back_to_default(server: ReplayServer, fixture: str, error: str) -> None:
     server.play(fixture)
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     timeout = 0.2 if fixture == "slow" else 5.0  # the slow answer comes after 2 s
     fb = FallbackBackend([azure(server, timeout=timeout), "default"], cooldown=60.0, clock=clock)
     faces = fb.analyze(sample_face_frame())
@@ -111,7 +101,7 @@ def test_falls_back_to_default(server: ReplayServer, fixture: str, error: str) -
 
 def test_cooldown_then_first_is_tried_again(server: ReplayServer) -> None:
     server.play("server_error")
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     fb = FallbackBackend([azure(server), "default"], cooldown=60.0, clock=clock)
     assert fb.analyze(sample_face_frame())[0].backend == LOCAL
     server.play("one_face")
@@ -126,14 +116,14 @@ def test_cooldown_then_first_is_tried_again(server: ReplayServer) -> None:
 
 def test_rate_limit_retry_after_longer_than_cooldown(server: ReplayServer) -> None:
     server.play("rate_limited")  # Retry-After: 30
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     fb = FallbackBackend([azure(server), "default"], cooldown=10.0, clock=clock)
     assert fb.analyze(sample_face_frame())[0].backend == LOCAL
     assert fb.status()[0].retry_at == pytest.approx(clock.t + 30.0)
 
 
 def test_client_side_limit_falls_back(server: ReplayServer) -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     fb = FallbackBackend([azure(server, max_calls_per_minute=1, clock=clock), "default"], clock=clock)
     assert fb.analyze(sample_face_frame())[0].backend == "azure"
     assert fb.analyze(sample_face_frame())[0].backend == LOCAL

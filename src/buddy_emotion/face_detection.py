@@ -26,7 +26,7 @@ import numpy as np
 from buddy_emotion.errors import BackendUnavailableError
 from buddy_emotion.types import FaceBox
 
-__all__ = ["FaceDetector", "HaarFaceDetector", "crop_face", "FER_CROP_SCALE", "FER_CROP_SHIFT"]
+__all__ = ["FaceDetector", "HaarFaceDetector", "crop_face", "downscaled", "FER_CROP_SCALE", "FER_CROP_SHIFT"]
 
 FER_CROP_SCALE = 1.0
 """Side of the square crop relative to the Haar box side (measured on pasted PublicTest faces)."""
@@ -39,6 +39,20 @@ class FaceDetector(Protocol):
     """Anything with ``detect(gray) -> list[FaceBox]`` (HxW uint8 grey in, frame pixels out, largest first)."""
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]: ...
+
+
+def downscaled(gray: np.ndarray, width: int) -> tuple[np.ndarray, float]:
+    """``gray`` shrunk (area interpolation) to at most ``width`` pixels wide, and the scale used.
+
+    Divide coordinates found on the copy by the scale to get frame pixels. No copy when it fits.
+    """
+    import cv2
+
+    h, w = gray.shape[:2]
+    scale = min(1.0, width / float(w))
+    if scale == 1.0:
+        return gray, 1.0
+    return cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA), scale
 
 
 def _cascade_path(name: str) -> Path:
@@ -88,9 +102,7 @@ class HaarFaceDetector:
         import cv2
 
         h, w = gray.shape[:2]
-        scale = min(1.0, self.detect_width / float(w))
-        small = gray if scale == 1.0 else cv2.resize(gray, (round(w * scale), round(h * scale)),
-                                                     interpolation=cv2.INTER_AREA)
+        small, scale = downscaled(gray, self.detect_width)
         if self.equalize:
             small = cv2.equalizeHist(small)
         min_side = max(20, int(self.min_face * scale))

@@ -31,6 +31,7 @@ import numpy as np
 from buddy_emotion import landmarks as L
 from buddy_emotion.backends.base import EmotionBackend, Viability, require
 from buddy_emotion.errors import InvalidFrameError, MissingDependencyError, ModelFileError
+from buddy_emotion.face_detection import downscaled
 from buddy_emotion.frames import to_gray, validate_frame
 from buddy_emotion.labels import FER2013_ORDER
 from buddy_emotion.types import FaceBox, FaceEmotion
@@ -179,12 +180,8 @@ class DlibBackend(EmotionBackend):
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]:
         """HOG face boxes in pixels of ``gray``, largest first (on a copy downscaled to ``detect_width``)."""
-        import cv2
-
         h, w = gray.shape[:2]
-        scale = min(1.0, self.detect_width / float(w))
-        small = gray if scale == 1.0 else cv2.resize(gray, (round(w * scale), round(h * scale)),
-                                                     interpolation=cv2.INTER_AREA)
+        small, scale = downscaled(gray, self.detect_width)
         with self._lock:
             rects = self.detector(np.ascontiguousarray(small), self.upsample)
         boxes = []
