@@ -1,9 +1,10 @@
 """Full-frame accuracy of a backend: PublicTest faces pasted into larger synthetic frames.
 
 Each 48x48 FER-2013 PublicTest face is upscaled to a side S (pixels), pasted at a random position into
-a 640x480 frame (smooth gradient + noise background) with a random lighting gain, and the full
-pipeline runs (detect, crop, classify the largest face). A face not found counts as wrong. The table
-compares crop conventions (``crop_scale``) against the same faces classified as ready crops.
+a 640x480 frame (plain or textured background, see ``synth.py``) with a random lighting gain, and the
+full pipeline runs (default detector, crop, classify the largest face). A face not found counts as
+wrong. The table compares crop conventions (``crop_scale``, ``crop_shift``; default: the detector's own
+``fer_crop``) against the same faces classified as ready crops.
 
     python benchmarks/bench_fullframe.py --data ../shared/data/fer2013/fer2013_dev.npz --limit 600
 
@@ -21,23 +22,12 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synth import make_frame  # noqa: E402
 
 from buddy_emotion.backends.keras import KerasBackend  # noqa: E402
 from buddy_emotion.evaluation import classification_report, load_labelled  # noqa: E402
-
-
-def make_frame(face: np.ndarray, side: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
-    """A 640x480 BGR frame with ``face`` (grey, 48x48) upscaled to ``side`` px at a random place."""
-    h, w = 480, 640
-    gx = np.linspace(rng.uniform(40, 200), rng.uniform(40, 200), w, dtype=np.float32)[None, :]
-    gy = np.linspace(rng.uniform(-30, 30), rng.uniform(-30, 30), h, dtype=np.float32)[:, None]
-    bg = gx + gy + rng.normal(0, 4, (h, w)).astype(np.float32)
-    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
-    gain = rng.uniform(0.6, 1.3)
-    x0, y0 = int(rng.integers(0, w - side)), int(rng.integers(0, h - side))
-    bg[y0:y0 + side, x0:x0 + side] = big * gain
-    frame = np.clip(bg, 0, 255).astype(np.uint8)
-    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), (x0, y0)
 
 
 def main() -> int:
@@ -45,7 +35,10 @@ def main() -> int:
     ap.add_argument("--data", default="../shared/data/fer2013/fer2013_dev.npz")
     ap.add_argument("--limit", type=int, default=600)
     ap.add_argument("--sides", type=int, nargs="+", default=[80, 140, 220])
-    ap.add_argument("--crop-scales", type=float, nargs="+", default=[0.9, 1.0, 1.1, 1.2])
+    ap.add_argument("--crop-scales", type=float, nargs="+", default=[0.0, 1.1, 1.3],
+                    help="0 means the detector's own fer_crop")
+    ap.add_argument("--crop-shifts", type=float, nargs="+", default=[None], help="with each scale")
+    ap.add_argument("--background", choices=["plain", "textured"], default="plain")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -56,19 +49,20 @@ def main() -> int:
     ref = classification_report(data.labels, [dict(f.scores) for f in crop_ref.classify_faces(faces)])
     rows = [{"setting": "ready 48x48 crops", "side": "-", "found": 1.0, "accuracy": ref["accuracy"],
              "sad_auroc": ref["sad_auroc"]}]
-    for scale in args.crop_scales:
-        backend = KerasBackend(crop_scale=scale)
+    for scale, shift in [(a, b) for a in args.crop_scales for b in args.crop_shifts]:
+        backend = KerasBackend(crop_scale=scale or None, crop_shift=shift)
+        scale, shift = backend.crop_scale, backend.crop_shift
         for side in args.sides:
             rng = np.random.default_rng(args.seed + side)
             scores = []
             for face in faces:
-                frame, _ = make_frame(face, side, rng)
+                frame, _ = make_frame(face, side, rng, args.background)
                 found = backend.analyze(frame)
                 scores.append(dict(found[0].scores) if found else None)
             rep = classification_report(data.labels, scores)
-            rows.append({"setting": f"full frame, crop_scale {scale}", "side": side, "found": rep["faces_found"],
+            rows.append({"setting": f"full frame, crop {scale:.2f}/{shift:+.2f}", "side": side, "found": rep["faces_found"],
                          "accuracy": rep["accuracy"], "sad_auroc": rep["sad_auroc"]})
-            print(f"  done scale {scale} side {side}: found {rep['faces_found']:.3f} acc {rep['accuracy']:.3f}",
+            print(f"  done crop {scale:.2f}/{shift:+.2f} side {side}: found {rep['faces_found']:.3f} acc {rep['accuracy']:.3f}",
                   file=sys.stderr)
     if args.json:
         print(json.dumps(rows))

@@ -41,7 +41,7 @@ from buddy_emotion.errors import (
     ServiceError,
     ServiceUnavailableError,
 )
-from buddy_emotion.face_detection import FaceDetector, HaarFaceDetector
+from buddy_emotion.face_detection import FaceDetector, default_face_detector
 from buddy_emotion.frames import to_bgr, to_gray, validate_frame
 from buddy_emotion.labels import EMOTIONS
 from buddy_emotion.types import FaceBox, FaceEmotion
@@ -179,7 +179,7 @@ class AzureFaceBackend(EmotionBackend):
         jpeg_quality: JPEG quality 1..100.
         max_calls_per_minute: client-side limit (the free tier allows 20 calls a minute); a call over it
             raises RateLimitError with ``retry_after`` immediately, never sleeps. None or 0 disables it.
-        detector: local face detector for ``upload="face"`` (default :class:`HaarFaceDetector`).
+        detector: local face detector for ``upload="face"`` (default: the library's default detector).
         sleep, clock: injectable ``time.sleep`` and ``time.monotonic`` (tests).
 
     Raises:
@@ -293,7 +293,7 @@ class AzureFaceBackend(EmotionBackend):
     def detector(self) -> FaceDetector:
         """The local face detector used by ``upload="face"`` (created on first use)."""
         if self._detector is None:
-            self._detector = HaarFaceDetector()
+            self._detector = default_face_detector()
         return self._detector
 
     # -- helpers -----------------------------------------------------------------------------

@@ -12,22 +12,20 @@ FER-2013 classes. Your own model can use other sizes and colour orders: pass ``l
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
-import os
-import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal
 
 import numpy as np
 
+from buddy_emotion._runtime import quiet_stderr as _quiet_stderr
 from buddy_emotion.backends.base import EmotionBackend, Viability, require
 from buddy_emotion.errors import InvalidFrameError, ModelFileError
-from buddy_emotion.face_detection import FER_CROP_SCALE, FER_CROP_SHIFT, FaceDetector, HaarFaceDetector, crop_face
+from buddy_emotion.face_detection import FaceDetector, crop_face, default_face_detector, fer_crop_of
 from buddy_emotion.frames import to_gray, validate_frame
 from buddy_emotion.labels import FER2013_ORDER, normalize_label
 from buddy_emotion.types import FaceEmotion
@@ -52,29 +50,6 @@ def bundled_model_card() -> dict[str, Any]:
         raise ModelFileError(f"the bundled model card is missing or corrupt: {path} ({e})") from None
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence the C++ runtime's stderr while a model loads (unless BUDDY_EMOTION_DEBUG is set)."""
-    if os.environ.get("BUDDY_EMOTION_DEBUG"):
-        yield
-        return
-    try:
-        fd = sys.stderr.fileno()
-        saved = os.dup(fd)
-    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured)
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, fd)
-        os.close(devnull)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-
-
 def _softmax_if_needed(p: np.ndarray) -> np.ndarray:
     p = p.astype(np.float64, copy=False)
     if np.all(p >= 0) and np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
@@ -94,10 +69,12 @@ class KerasBackend(EmotionBackend):
         labels: the model's output classes in order, any common naming (default FER-2013's order).
         color: the model's input channels when it takes 3: ``"bgr"`` or ``"rgb"``.
         input_range: grey levels 0..255 are mapped linearly onto this range (float models).
-        detector: face detector for full frames (default :class:`HaarFaceDetector`).
+        detector: face detector for full frames (default: :func:`~buddy_emotion.face_detection.default_face_detector`,
+            BlazeFace).
         tta: also classify the mirrored face and average (default: as the model card says).
         num_threads: CPU threads for LiteRT.
-        crop_scale, crop_shift: the crop convention (see :mod:`buddy_emotion.face_detection`).
+        crop_scale, crop_shift: the crop convention (see :mod:`buddy_emotion.face_detection`); default: the
+            detector's own ``fer_crop``.
     """
 
     name: ClassVar[str] = "keras"
@@ -105,8 +82,8 @@ class KerasBackend(EmotionBackend):
     def __init__(self, model_path: str | Path | None = None, *, runtime: Runtime = "litert",
                  labels: Sequence[str] | None = None, color: Literal["bgr", "rgb"] = "bgr",
                  input_range: tuple[float, float] = (0.0, 255.0), detector: FaceDetector | None = None,
-                 tta: bool | None = None, num_threads: int = 1, crop_scale: float = FER_CROP_SCALE,
-                 crop_shift: float = FER_CROP_SHIFT) -> None:
+                 tta: bool | None = None, num_threads: int = 1, crop_scale: float | None = None,
+                 crop_shift: float | None = None) -> None:
         if runtime not in ("litert", "tensorflow"):
             raise ValueError(f"runtime must be 'litert' or 'tensorflow', got {runtime!r}")
         if color not in ("bgr", "rgb"):
@@ -127,7 +104,7 @@ class KerasBackend(EmotionBackend):
         if tta is None:
             tta = bool(bundled_model_card().get("tta", True)) if bundled else False
         self.tta = bool(tta)
-        self.crop_scale, self.crop_shift = float(crop_scale), float(crop_shift)
+        self._crop = (crop_scale, crop_shift)
         self._detector = detector
         self._lock = threading.Lock()
         self._run: Callable[[np.ndarray], np.ndarray]
@@ -237,8 +214,18 @@ class KerasBackend(EmotionBackend):
     def detector(self) -> FaceDetector:
         """The face detector used by :meth:`analyze` (created on first use)."""
         if self._detector is None:
-            self._detector = HaarFaceDetector()
+            self._detector = default_face_detector()
         return self._detector
+
+    @property
+    def crop_scale(self) -> float:
+        """Crop side relative to the detector box side (see :func:`~buddy_emotion.face_detection.crop_face`)."""
+        return fer_crop_of(self.detector)[0] if self._crop[0] is None else float(self._crop[0])
+
+    @property
+    def crop_shift(self) -> float:
+        """Downward shift of the crop centre, as a fraction of the box side."""
+        return fer_crop_of(self.detector)[1] if self._crop[1] is None else float(self._crop[1])
 
     def _prepare(self, face_gray: np.ndarray) -> np.ndarray:
         import cv2

@@ -1,44 +1,81 @@
 """Face detection shared by the local backends, and the crop convention of the FER-2013 models.
 
-The default detector is OpenCV's frontal-face Haar cascade (shipped inside ``opencv-python-headless``
-before 5.0, so nothing is downloaded) run on a grey copy of the frame downscaled to 320 px wide, with
-4 neighbours and no histogram equalisation. Measured on PublicTest faces pasted into 640x480 frames
-(``benchmarks/bench_pipeline.py``), equalisation cost 14-20 points of recall, ran 2-7x slower and
-caused a false face on the astronaut sample. ``min_neighbors`` 3, 4 and 5 found 79%, 75% and 73% of
-faces of >= 60 px with no false face on empty frames; but 3 also reports the rocket as a face in JPEG
-copies of the astronaut (quality 90 and 95), so 4 is the default. Boxes are
-returned in pixels of the original frame, largest first.
+Two detectors, both offline and shipped with the core install:
+
+* :class:`BlazeFaceDetector` (the default): MediaPipe's BlazeFace back-camera model on LiteRT, on a
+  256x192 copy of the frame. Its weights (315 KB, Apache-2.0) ship inside this package; see
+  :mod:`buddy_emotion.face_detection.blazeface` for why and where they come from.
+* :class:`HaarFaceDetector`: OpenCV's frontal-face Haar cascade (inside ``opencv-python-headless`` < 5).
+
+``benchmarks/bench_pipeline.py`` compares them with the ``fer`` package's pipeline. Boxes are returned in
+pixels of the original frame, largest first.
 
 Crop convention: FER-2013 faces are tight, registered 48x48 grey crops spanning roughly from the
 eyebrows to the chin. :func:`crop_face` turns a detector box into such a crop: the box is made square
 around its centre, scaled by ``scale`` and shifted down by ``shift`` (both fractions of the box side),
-padded by edge replication where it leaves the frame, and resized with area interpolation.
+padded by edge replication where it leaves the frame, and resized with area interpolation. Each
+detector has its own box geometry, so each carries the ``fer_crop = (scale, shift)`` measured for it
+(``benchmarks/bench_crop.py``).
 """
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from buddy_emotion.errors import BackendUnavailableError
 from buddy_emotion.types import FaceBox
 
-__all__ = ["FaceDetector", "HaarFaceDetector", "crop_face", "downscaled", "FER_CROP_SCALE", "FER_CROP_SHIFT"]
+if TYPE_CHECKING:
+    from buddy_emotion.face_detection.blazeface import BlazeFaceDetector
+    from buddy_emotion.face_detection.haar import HaarFaceDetector
+
+__all__ = ["FaceDetector", "BlazeFaceDetector", "HaarFaceDetector", "default_face_detector", "crop_face",
+           "fer_crop_of", "downscaled", "FER_CROP_SCALE", "FER_CROP_SHIFT"]
 
 FER_CROP_SCALE = 1.0
-"""Side of the square crop relative to the Haar box side (measured on pasted PublicTest faces)."""
+"""Crop side relative to the box side for a detector that declares no ``fer_crop`` (Haar's measured value)."""
 FER_CROP_SHIFT = 0.0
-"""Downward shift of the crop centre, as a fraction of the box side."""
+"""Downward shift of the crop centre, as a fraction of the box side, likewise."""
 
 
 @runtime_checkable
 class FaceDetector(Protocol):
-    """Anything with ``detect(gray) -> list[FaceBox]`` (HxW uint8 grey in, frame pixels out, largest first)."""
+    """Anything with ``detect(gray) -> list[FaceBox]`` (HxW uint8 grey in, frame pixels out, largest first).
+
+    A detector may also carry ``fer_crop = (scale, shift)``: the :func:`crop_face` arguments that turn
+    its boxes into FER-2013-like crops. Without it the Haar values are used.
+    """
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]: ...
+
+
+def fer_crop_of(detector: object) -> tuple[float, float]:
+    """The ``(scale, shift)`` crop convention that suits ``detector``'s boxes."""
+    crop = getattr(detector, "fer_crop", None)
+    if crop is None:
+        return FER_CROP_SCALE, FER_CROP_SHIFT
+    scale, shift = crop
+    return float(scale), float(shift)
+
+
+def default_face_detector() -> FaceDetector:
+    """A new instance of the library's default detector (:class:`BlazeFaceDetector`)."""
+    from buddy_emotion.face_detection.blazeface import BlazeFaceDetector
+
+    return BlazeFaceDetector()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HaarFaceDetector":
+        from buddy_emotion.face_detection.haar import HaarFaceDetector
+
+        return HaarFaceDetector
+    if name == "BlazeFaceDetector":
+        from buddy_emotion.face_detection.blazeface import BlazeFaceDetector
+
+        return BlazeFaceDetector
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def downscaled(gray: np.ndarray, width: int) -> tuple[np.ndarray, float]:
@@ -53,69 +90,6 @@ def downscaled(gray: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     if scale == 1.0:
         return gray, 1.0
     return cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA), scale
-
-
-def _cascade_path(name: str) -> Path:
-    import cv2
-
-    data = getattr(cv2, "data", None)
-    folder = Path(data.haarcascades) if data is not None else None
-    if folder is None or not (folder / name).is_file():
-        raise BackendUnavailableError(
-            f"OpenCV's Haar cascade {name} is missing (opencv-python-headless 5.x dropped them); "
-            "install 'opencv-python-headless<5'"
-        )
-    return folder / name
-
-
-class HaarFaceDetector:
-    """OpenCV Haar cascade on a downscaled grey copy.
-
-    Args:
-        detect_width: frames wider than this (pixels) are downscaled to it before detection.
-        min_face: smallest face side to report, in pixels of the original frame.
-        scale_factor, min_neighbors: the cascade's own parameters.
-        cascade: file name inside ``cv2.data.haarcascades``.
-        equalize: equalise the histogram first (off: slower and fewer faces found on our benchmark).
-    """
-
-    def __init__(self, detect_width: int = 320, min_face: int = 40, scale_factor: float = 1.1,
-                 min_neighbors: int = 4, cascade: str = "haarcascade_frontalface_default.xml",
-                 equalize: bool = False) -> None:
-        import cv2
-
-        if detect_width < 64:
-            raise ValueError("detect_width must be at least 64 pixels")
-        if min_face < 1:
-            raise ValueError("min_face must be a positive number of pixels")
-        self.detect_width = int(detect_width)
-        self.min_face = int(min_face)
-        self.scale_factor = float(scale_factor)
-        self.min_neighbors = int(min_neighbors)
-        self.equalize = bool(equalize)
-        self._cascade = cv2.CascadeClassifier(str(_cascade_path(cascade)))
-        if self._cascade.empty():
-            raise BackendUnavailableError(f"OpenCV could not load the Haar cascade {cascade}")
-        self._lock = threading.Lock()  # CascadeClassifier is not safe to share across threads
-
-    def detect(self, gray: np.ndarray) -> list[FaceBox]:
-        import cv2
-
-        h, w = gray.shape[:2]
-        small, scale = downscaled(gray, self.detect_width)
-        if self.equalize:
-            small = cv2.equalizeHist(small)
-        min_side = max(20, int(self.min_face * scale))
-        with self._lock:
-            found = self._cascade.detectMultiScale(small, scaleFactor=self.scale_factor,
-                                                   minNeighbors=self.min_neighbors, minSize=(min_side, min_side))
-        boxes: list[FaceBox] = []
-        for x, y, bw, bh in (found if len(found) else []):
-            box = FaceBox(round(x / scale), round(y / scale), round(bw / scale), round(bh / scale)).clip(w, h)
-            if box is not None and box.size >= self.min_face:
-                boxes.append(box)
-        boxes.sort(key=lambda b: b.area, reverse=True)
-        return boxes
 
 
 def crop_face(gray: np.ndarray, box: FaceBox, size: int = 48, scale: float = FER_CROP_SCALE,

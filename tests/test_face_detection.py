@@ -1,0 +1,174 @@
+"""The face detectors: the vendored BlazeFace model, its decoding, input checks and crop convention."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+from buddy_emotion.errors import InvalidFrameError, ModelFileError
+from buddy_emotion.face_detection import (
+    BlazeFaceDetector,
+    FaceDetector,
+    HaarFaceDetector,
+    crop_face,
+    default_face_detector,
+    fer_crop_of,
+)
+from buddy_emotion.face_detection.blazeface import MODEL_FILE, MODEL_SHA256, model_sha256
+from buddy_emotion.testing import BAD_FRAMES, blank_frame, sample_face_frame
+from buddy_emotion.types import FaceBox
+
+# The astronaut's face in scikit-image's 512x512 image, by eye: roughly x 170-270, y 60-180.
+ASTRONAUT_FACE = FaceBox(170, 60, 100, 120)
+
+
+@pytest.fixture(scope="module")
+def blaze() -> BlazeFaceDetector:
+    return BlazeFaceDetector()
+
+
+def test_vendored_model_is_the_mediapipe_file() -> None:
+    assert model_sha256() == MODEL_SHA256
+    assert MODEL_FILE.stat().st_size == 315332
+
+
+def test_default_detector_is_blazeface() -> None:
+    det = default_face_detector()
+    assert isinstance(det, BlazeFaceDetector)
+    assert isinstance(det, FaceDetector)
+    assert fer_crop_of(det) == BlazeFaceDetector.fer_crop
+    assert fer_crop_of(object()) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize("colour", [True, False])
+def test_finds_the_astronaut(blaze: BlazeFaceDetector, colour: bool) -> None:
+    frame = sample_face_frame()
+    image = frame if colour else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    found = blaze.scores(image)
+    assert len(found) == 1
+    box, conf = found[0]
+    assert box.iou(ASTRONAUT_FACE) > 0.4, box
+    assert 0.5 < conf <= 1.0
+
+
+@pytest.mark.parametrize("shape", [(480, 640), (720, 1280), (640, 480), (300, 300)])
+def test_letterboxing_maps_boxes_back_to_the_frame(blaze: BlazeFaceDetector, shape: tuple[int, int]) -> None:
+    """The same face placed in frames of other shapes is found at the same place.
+
+    The detector sees the frame at 256x192, so what counts is the face's size relative to the frame.
+    """
+    h, w = shape
+    side = int(0.8 * min(h, w))
+    k = side / 512
+    face = cv2.resize(sample_face_frame(), (side, side))
+    frame = np.full((h, w, 3), 90, np.uint8)
+    y0, x0 = (h - side) // 2, (w - side) // 3
+    frame[y0:y0 + side, x0:x0 + side] = face
+    boxes = blaze.detect(frame)
+    assert boxes, shape
+    f = ASTRONAUT_FACE
+    expected = FaceBox(x0 + f.x * k, y0 + f.y * k, f.width * k, f.height * k)
+    assert boxes[0].iou(expected) > 0.35, (shape, boxes[0])
+
+
+def test_no_face_on_blank_and_noise(blaze: BlazeFaceDetector) -> None:
+    rng = np.random.default_rng(1)
+    assert blaze.detect(blank_frame(640, 480)) == []
+    assert blaze.detect(rng.integers(0, 256, (480, 640), dtype=np.uint8)) == []
+    assert blaze.detect(np.zeros((480, 640), np.uint8)) == []
+
+
+def test_min_face_filters_small_faces() -> None:
+    frame = sample_face_frame()
+    assert BlazeFaceDetector(min_face=20).detect(frame)
+    assert BlazeFaceDetector(min_face=400).detect(frame) == []
+
+
+def test_bgra_input(blaze: BlazeFaceDetector) -> None:
+    bgra = cv2.cvtColor(sample_face_frame(), cv2.COLOR_BGR2BGRA)
+    assert len(blaze.detect(bgra)) == 1
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FRAMES))
+@pytest.mark.parametrize("cls", [BlazeFaceDetector, HaarFaceDetector])
+def test_bad_input_is_rejected(name: str, cls: type) -> None:
+    with pytest.raises(InvalidFrameError):
+        cls().detect(BAD_FRAMES[name])
+
+
+@pytest.mark.parametrize("kwargs", [{"input_size": (250, 192)}, {"input_size": (32, 32)}, {"min_score": 0.0},
+                                    {"min_score": 1.0}, {"min_face": 0}])
+def test_bad_options_are_rejected(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        BlazeFaceDetector(**kwargs)
+
+
+def test_bad_model_files(tmp_path) -> None:
+    with pytest.raises(ModelFileError, match="not found"):
+        BlazeFaceDetector(model_path=tmp_path / "missing.tflite")
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"not a flatbuffer" * 10)
+    with pytest.raises(ModelFileError):
+        BlazeFaceDetector(model_path=junk)
+    from buddy_emotion.backends.keras import bundled_model_path
+
+    with pytest.raises(ModelFileError, match="BlazeFace"):
+        BlazeFaceDetector(model_path=bundled_model_path())  # an emotion model, not a detector
+
+
+def test_other_input_sizes_work() -> None:
+    small = BlazeFaceDetector(input_size=(160, 128))
+    assert small.detect(sample_face_frame())  # a large face: found at the small size too
+
+
+def test_thread_safe(blaze: BlazeFaceDetector) -> None:
+    frame = sample_face_frame()
+    expected = blaze.detect(frame)
+    results: list[list[FaceBox]] = []
+
+    def work() -> None:
+        for _ in range(20):
+            results.append(blaze.detect(frame))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 80
+    assert all(r == expected for r in results)
+
+
+def test_crop_face_follows_the_detector_convention(blaze: BlazeFaceDetector) -> None:
+    frame = sample_face_frame()
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    box = blaze.detect(gray)[0]
+    scale, shift = blaze.fer_crop
+    crop = crop_face(gray, box, scale=scale, shift=shift)
+    assert crop.shape == (48, 48) and crop.dtype == np.uint8
+    # a crop at the frame's edge is padded, not shrunk
+    edge = crop_face(gray, FaceBox(0, 0, 40, 40), scale=2.0)
+    assert edge.shape == (48, 48)
+
+
+@pytest.mark.fer
+def test_finds_pasted_fer_faces(fer_npz) -> None:
+    """Most PublicTest faces pasted at 140 px into a 640x480 frame are found, where the pasted square is."""
+    from buddy_emotion.evaluation import load_labelled
+
+    fer_data = load_labelled(str(fer_npz), split="PublicTest", limit=60)
+    det = BlazeFaceDetector()
+    rng = np.random.default_rng(3)
+    hits = 0
+    n = 60
+    for i in range(n):
+        face = cv2.resize(fer_data.image(i), (140, 140), interpolation=cv2.INTER_CUBIC)
+        frame = np.full((480, 640), int(rng.integers(60, 200)), np.uint8)
+        x0, y0 = int(rng.integers(0, 500)), int(rng.integers(0, 340))
+        frame[y0:y0 + 140, x0:x0 + 140] = face
+        boxes = det.detect(frame)
+        hits += bool(boxes) and boxes[0].iou(FaceBox(x0, y0, 140, 140)) > 0.3
+    assert hits >= 0.9 * n
