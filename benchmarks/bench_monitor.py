@@ -21,8 +21,9 @@ Faces: defaults are tuned on personas built from the **Training** split (``--spl
 the figures reported use **PublicTest** faces (the default). ``--labels agree`` (default) keeps faces
 whose FER-2013 label the FER+ majority vote confirms (human-checked ground truth: ~60% of FER "sad" faces
 are not sad to most FER+ taggers); ``--labels fer`` uses the raw FER-2013 labels. ``--prescreen``
-(default) deals only faces the Haar detector finds in a clean paste: FER-2013 crops cut off the forehead
-and chin that Haar relies on, which real faces in front of a camera have; ``--no-prescreen`` deals any.
+(default) deals only faces the monitor's own detector finds in a clean paste: FER-2013 crops cut off the
+forehead and chin that detectors rely on, which real faces in front of a camera have; ``--no-prescreen``
+deals any.
 
 Limitation: a real person keeps one identity; here each expression of a persona is a different person's
 face (FER-2013 has no identities), so readings vary more between a persona's expressions than they would
@@ -549,10 +550,10 @@ def run_sessions(personas: Sequence[Persona], gated: dict[tuple[int, int], list[
 
 
 TUNE_GRID = {
-    "enter_threshold": [0.15, 0.2, 0.25, 0.3],
-    "baseline_margin": [0.05, 0.1, 0.15],
-    "min_duration": [12.0, 16.0],
-    "window": [12.0, 20.0],
+    "enter_threshold": [0.15, 0.2, 0.25, 0.3, 0.35],
+    "baseline_margin": [0.05, 0.1, 0.15, 0.2],
+    "min_duration": [8.0, 12.0, 16.0],
+    "window": [10.0, 14.0, 20.0],
 }
 """The decision options ``--tune`` searches (the exit level stays 0.1 below the enter level)."""
 
@@ -596,7 +597,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="override a MonitorOptions field (quality_<field> for the quality gate); repeatable")
     ap.add_argument("--prescreen", action=argparse.BooleanOptionalAction, default=True,
                     help="deal only faces the detector finds in a clean paste (FER crops cut off forehead and "
-                         "chin, which Haar needs; real faces have them)")
+                         "chin, which detectors need; real faces have them)")
     ap.add_argument("--cache-dir", default=None, help="keep the rendered pool's readings (numbers only) here")
     ap.add_argument("--tune", action="store_true", help="grid-search the decision options (use --split Training)")
     ap.add_argument("--tune-false", type=float, default=0.0,

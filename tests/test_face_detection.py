@@ -172,3 +172,85 @@ def test_finds_pasted_fer_faces(fer_npz) -> None:
         boxes = det.detect(frame)
         hits += bool(boxes) and boxes[0].iou(FaceBox(x0, y0, 140, 140)) > 0.3
     assert hits >= 0.9 * n
+
+
+def _moving_astronaut(steps: int, size: tuple[int, int] = (640, 480), side: int = 300) -> list[tuple[np.ndarray, FaceBox]]:
+    """The astronaut drifting across a grey frame, with where its face is in each frame."""
+    w, h = size
+    face = cv2.resize(sample_face_frame(), (side, side))
+    k = side / 512
+    out = []
+    for i in range(steps):
+        x0, y0 = 20 + 12 * i, 30 + 5 * i
+        frame = np.full((h, w, 3), 100, np.uint8)
+        frame[y0:y0 + side, x0:x0 + side] = face
+        f = ASTRONAUT_FACE
+        out.append((frame, FaceBox(x0 + f.x * k, y0 + f.y * k, f.width * k, f.height * k)))
+    return out
+
+
+def test_video_mode_follows_a_moving_face() -> None:
+    tracker = BlazeFaceDetector(track=True, refresh_every=5)
+    still = BlazeFaceDetector()
+    for frame, truth in _moving_astronaut(12):
+        tracked, full = tracker.detect(frame), still.detect(frame)
+        assert len(tracked) == 1 and tracked[0].iou(truth) > 0.4
+        assert tracked[0].iou(full[0]) > 0.6
+    assert tracker.full_searches == 3  # calls 1, 6 and 11; the other nine searched around the last face
+    assert still.full_searches == 12
+
+
+def test_video_mode_searches_the_whole_frame_when_the_face_leaves() -> None:
+    tracker = BlazeFaceDetector(track=True)
+    (frame, _), = _moving_astronaut(1)
+    assert tracker.detect(frame)
+    empty = np.full_like(frame, 100)
+    assert tracker.detect(empty) == []
+    assert tracker.full_searches == 2  # the region search found nothing, so the whole frame was searched
+    assert tracker.detect(empty) == [] and tracker.full_searches == 3
+
+
+def test_video_mode_restarts_on_a_new_frame_size_and_on_reset() -> None:
+    tracker = BlazeFaceDetector(track=True)
+    (a, _), = _moving_astronaut(1)
+    (b, _), = _moving_astronaut(1, size=(800, 600))
+    tracker.detect(a)
+    tracker.detect(b)
+    assert tracker.full_searches == 2
+    tracker.detect(b)
+    assert tracker.full_searches == 2
+    tracker.reset()
+    tracker.detect(b)
+    assert tracker.full_searches == 3
+
+
+def test_video_mode_sees_a_new_face_at_the_next_refresh() -> None:
+    tracker = BlazeFaceDetector(track=True, refresh_every=3)
+    head = sample_face_frame()[30:210, 140:300]  # the astronaut's head, 160x180
+    small = np.full((480, 640, 3), 100, np.uint8)
+    small[300:435, 500:620] = cv2.resize(head, (120, 135))
+    both = small.copy()
+    both[20:335, 20:300] = cv2.resize(head, (280, 315))
+    assert tracker.detect(small)[0].x > 400
+    sizes = [tracker.detect(both)[0].width for _ in range(3)]
+    assert sizes[-1] > 2 * sizes[0]  # the large face took over within refresh_every calls
+
+
+@pytest.mark.parametrize("kwargs", [{"roi_scale": 1.0}, {"refresh_every": 0}])
+def test_bad_tracking_options(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        BlazeFaceDetector(track=True, **kwargs)
+
+
+def test_keras_backend_video_mode() -> None:
+    from buddy_emotion.backends.keras import KerasBackend
+
+    backend = KerasBackend(track=True)
+    assert isinstance(backend.detector, BlazeFaceDetector) and backend.detector.track
+    frames = _moving_astronaut(4)
+    for frame, truth in frames:
+        faces = backend.analyze(frame)
+        assert len(faces) == 1 and faces[0].box.iou(truth) > 0.4
+    assert backend.detector.full_searches == 1
+    with pytest.raises(ValueError):
+        KerasBackend(track=True, detector=HaarFaceDetector())

@@ -71,6 +71,8 @@ class KerasBackend(EmotionBackend):
         input_range: grey levels 0..255 are mapped linearly onto this range (float models).
         detector: face detector for full frames (default: :func:`~buddy_emotion.face_detection.default_face_detector`,
             BlazeFace).
+        track: video mode for the default detector: frames are taken as one stream and the next face is
+            first searched around the last one (:class:`~buddy_emotion.face_detection.BlazeFaceDetector`).
         tta: also classify the mirrored face and average (default: as the model card says).
         num_threads: CPU threads for LiteRT.
         crop_scale, crop_shift: the crop convention (see :mod:`buddy_emotion.face_detection`); default: the
@@ -83,7 +85,7 @@ class KerasBackend(EmotionBackend):
                  labels: Sequence[str] | None = None, color: Literal["bgr", "rgb"] = "bgr",
                  input_range: tuple[float, float] = (0.0, 255.0), detector: FaceDetector | None = None,
                  tta: bool | None = None, num_threads: int = 1, crop_scale: float | None = None,
-                 crop_shift: float | None = None) -> None:
+                 crop_shift: float | None = None, track: bool = False) -> None:
         if runtime not in ("litert", "tensorflow"):
             raise ValueError(f"runtime must be 'litert' or 'tensorflow', got {runtime!r}")
         if color not in ("bgr", "rgb"):
@@ -105,6 +107,9 @@ class KerasBackend(EmotionBackend):
             tta = bool(bundled_model_card().get("tta", True)) if bundled else False
         self.tta = bool(tta)
         self._crop = (crop_scale, crop_shift)
+        if track and detector is not None:
+            raise ValueError("track applies to the default detector; pass BlazeFaceDetector(track=True) instead")
+        self.track = bool(track)
         self._detector = detector
         self._lock = threading.Lock()
         self._run: Callable[[np.ndarray], np.ndarray]
@@ -214,7 +219,7 @@ class KerasBackend(EmotionBackend):
     def detector(self) -> FaceDetector:
         """The face detector used by :meth:`analyze` (created on first use)."""
         if self._detector is None:
-            self._detector = default_face_detector()
+            self._detector = default_face_detector(track=self.track)
         return self._detector
 
     @property

@@ -59,11 +59,11 @@ def fer_crop_of(detector: object) -> tuple[float, float]:
     return float(scale), float(shift)
 
 
-def default_face_detector() -> FaceDetector:
-    """A new instance of the library's default detector (:class:`BlazeFaceDetector`)."""
+def default_face_detector(*, track: bool = False) -> FaceDetector:
+    """A new instance of the library's default detector (:class:`BlazeFaceDetector`); ``track``: video mode."""
     from buddy_emotion.face_detection.blazeface import BlazeFaceDetector
 
-    return BlazeFaceDetector()
+    return BlazeFaceDetector(track=track)
 
 
 def __getattr__(name: str) -> Any:

@@ -55,43 +55,15 @@ def model_sha256(path: Path = MODEL_FILE) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-class BlazeFaceDetector:
-    """MediaPipe BlazeFace back-camera model on LiteRT (see the module doc).
+class _Net:
+    """One LiteRT interpreter of the model at one input size, with its anchors and input buffer."""
 
-    Args:
-        input_size: (width, height) fed to the network, multiples of 32. 256x192 suits 4:3 frames;
-            smaller is faster and misses small faces (160x128: about 1.7 ms, faces of >= 140 px only).
-        min_score: detection confidence (0..1) a face needs; MediaPipe's default is 0.5.
-        min_face: smallest face side to report, in pixels of the original frame.
-        num_threads: LiteRT threads.
-        model_path: another BlazeFace ``.tflite`` with the same anchors (default: the bundled one).
-
-    ``detect`` takes an HxW uint8 grey frame (or HxWx3 BGR / HxWx4 BGRA, used in colour) and returns
-    :class:`FaceBox` es in frame pixels, largest first. Thread-safe.
-    """
-
-    fer_crop = (1.19, -0.105)
-    """Crop convention for these boxes (scale, shift): measured by ``benchmarks/bench_crop.py``."""
-
-    def __init__(self, input_size: tuple[int, int] = (256, 192), min_score: float = 0.5, min_face: int = 20,
-                 num_threads: int = 1, model_path: str | Path | None = None) -> None:
-        width, height = (int(v) for v in input_size)
-        if width < 64 or height < 64 or width % 32 or height % 32:
-            raise ValueError(f"input_size must be multiples of 32 of at least 64, got {input_size!r}")
-        if not 0.0 < float(min_score) < 1.0:
-            raise ValueError(f"min_score must be within (0, 1), got {min_score!r}")
-        if int(min_face) < 1:
-            raise ValueError("min_face must be a positive number of pixels")
-        self.input_size = (width, height)
-        self.min_score = float(min_score)
-        self.min_face = int(min_face)
-        path = MODEL_FILE if model_path is None else Path(model_path)
-        if not path.is_file():
-            raise ModelFileError(f"BlazeFace model not found: {path}")
+    def __init__(self, path: Path, size: tuple[int, int], num_threads: int, min_score: float) -> None:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:  # pragma: no cover - a core dependency
             raise BackendUnavailableError("the face detector needs LiteRT: pip install ai-edge-litert") from None
+        width, height = size
         try:
             with quiet_stderr():
                 it = Interpreter(model_path=str(path), num_threads=max(1, int(num_threads)))
@@ -104,35 +76,33 @@ class BlazeFaceDetector:
         except (ValueError, RuntimeError) as e:
             raise ModelFileError(f"LiteRT cannot load {path.name}: {e}") from None
         outputs = it.get_output_details()
-        self._anchors = _anchors(width, height)
+        self.anchors = _anchors(width, height)
         try:
-            self._boxes_out = next(d["index"] for d in outputs if d["shape"][-1] == 16)
-            self._scores_out = next(d["index"] for d in outputs if d["shape"][-1] == 1)
+            self.boxes_out = next(d["index"] for d in outputs if d["shape"][-1] == 16)
+            self.scores_out = next(d["index"] for d in outputs if d["shape"][-1] == 1)
         except StopIteration:
             raise ModelFileError(f"{path.name} is not a BlazeFace model (outputs {outputs})") from None
-        n = int(next(d["shape"][1] for d in outputs if d["index"] == self._scores_out))
-        if n != len(self._anchors):
-            raise ModelFileError(f"{path.name} has {n} anchors at {width}x{height}, expected {len(self._anchors)}")
-        self._it, self._in = it, index
-        self._input = np.zeros((1, height, width, 3), np.float32)
-        self._logit = float(np.log(self.min_score / (1.0 - self.min_score)))
-        self._lock = threading.Lock()
+        n = int(next(d["shape"][1] for d in outputs if d["index"] == self.scores_out))
+        if n != len(self.anchors):
+            raise ModelFileError(f"{path.name} has {n} anchors at {width}x{height}, expected {len(self.anchors)}")
+        self.it, self.index, self.size = it, index, (width, height)
+        self.input = np.zeros((1, height, width, 3), np.float32)
+        self.min_score = min_score
+        self.logit = float(np.log(min_score / (1.0 - min_score)))
+        self.lock = threading.Lock()
 
-    def scores(self, image: np.ndarray) -> list[tuple[FaceBox, float]]:
-        """Faces of ``image`` with their confidence, largest first (see the class doc for ``image``)."""
+    def run(self, image: np.ndarray) -> list[tuple[list[float], float]]:
+        """``(x, y, w, h)`` rectangles in pixels of ``image`` (grey or BGR), with confidences, after NMS."""
         import cv2
 
-        image = validate_frame(image, name="image")
-        if image.ndim == 3 and image.shape[2] == 4:
-            image = image[:, :, :3]
         h, w = image.shape[:2]
-        width, height = self.input_size
+        width, height = self.size
         scale = min(width / w, height / h)
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
         small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
         ox, oy = (width - nw) // 2, (height - nh) // 2
-        with self._lock:
-            x = self._input
+        with self.lock:
+            x = self.input
             if (nw, nh) != (width, height):
                 x.fill(-1.0)
             view = x[0, oy:oy + nh, ox:ox + nw]
@@ -142,28 +112,125 @@ class BlazeFaceDetector:
                 view[...] = small[:, :, 2::-1]  # BGR -> RGB
             view *= 2.0 / 255.0
             view -= 1.0
-            self._it.set_tensor(self._in, x)
-            self._it.invoke()
-            logits = self._it.get_tensor(self._scores_out)[0, :, 0]
-            keep = np.flatnonzero(logits > self._logit)
-            raw = self._it.get_tensor(self._boxes_out)[0, keep, :4].copy()
+            self.it.set_tensor(self.index, x)
+            self.it.invoke()
+            logits = self.it.get_tensor(self.scores_out)[0, :, 0]
+            keep = np.flatnonzero(logits > self.logit)
+            raw = self.it.get_tensor(self.boxes_out)[0, keep, :4].copy()
+            logits = logits[keep].astype(np.float64)
         if not len(keep):
             return []
-        centres = raw[:, :2] + self._anchors[keep]
+        centres = raw[:, :2] + self.anchors[keep]
         x0 = (centres[:, 0] - raw[:, 2] / 2 - ox) / scale
         y0 = (centres[:, 1] - raw[:, 3] / 2 - oy) / scale
         bw, bh = raw[:, 2] / scale, raw[:, 3] / scale
-        conf = 1.0 / (1.0 + np.exp(-logits[keep].astype(np.float64)))
+        conf = 1.0 / (1.0 + np.exp(-logits))
         rects = [[float(a), float(b), float(c), float(d)] for a, b, c, d in zip(x0, y0, bw, bh)]
         chosen = np.asarray(cv2.dnn.NMSBoxes(rects, conf.tolist(), self.min_score, 0.3)).reshape(-1)
-        found: list[tuple[FaceBox, float]] = []
-        for i in chosen:
-            if not (rects[i][2] > 0 and rects[i][3] > 0):
-                continue
-            box = FaceBox(round(rects[i][0]), round(rects[i][1]), round(rects[i][2]), round(rects[i][3])).clip(w, h)
+        return [(rects[i], float(conf[i])) for i in chosen if rects[i][2] > 0 and rects[i][3] > 0]
+
+
+class BlazeFaceDetector:
+    """MediaPipe BlazeFace back-camera model on LiteRT (see the module doc).
+
+    Args:
+        input_size: (width, height) fed to the network, multiples of 32. 256x192 suits 4:3 frames;
+            smaller is faster and misses small faces (160x128: about half the cost, faces of >= 140 px
+            in a 640x480 frame only).
+        min_score: detection confidence (0..1) a face needs; MediaPipe's default is 0.5.
+        min_face: smallest face side to report, in pixels of the original frame.
+        num_threads: LiteRT threads.
+        model_path: another BlazeFace ``.tflite`` with the same anchors (default: the bundled one).
+        track: video mode. Successive calls are taken as frames of one stream: after a face is found,
+            the next call first searches only a square ``roi_scale`` times the face's side around its
+            last box, at a 128x128 input (about a third of the cost), and reports that face alone. A
+            whole-frame search runs when the region holds no face, when the frame size changes, and
+            every ``refresh_every``-th call (so a new, larger face is not missed for long).
+        roi_scale, refresh_every: see ``track``.
+
+    ``detect`` takes an HxW uint8 grey frame (or HxWx3 BGR / HxWx4 BGRA, used in colour) and returns
+    :class:`FaceBox` es in frame pixels, largest first. Thread-safe (in video mode, calls from several
+    threads should be frames of one stream).
+    """
+
+    fer_crop = (1.19, -0.105)
+    """Crop convention for these boxes (scale, shift): measured by ``benchmarks/bench_crop.py``."""
+
+    ROI_INPUT = (128, 128)
+
+    def __init__(self, input_size: tuple[int, int] = (256, 192), min_score: float = 0.5, min_face: int = 20,
+                 num_threads: int = 1, model_path: str | Path | None = None, *, track: bool = False,
+                 roi_scale: float = 2.5, refresh_every: int = 5) -> None:
+        width, height = (int(v) for v in input_size)
+        if width < 64 or height < 64 or width % 32 or height % 32:
+            raise ValueError(f"input_size must be multiples of 32 of at least 64, got {input_size!r}")
+        if not 0.0 < float(min_score) < 1.0:
+            raise ValueError(f"min_score must be within (0, 1), got {min_score!r}")
+        if int(min_face) < 1:
+            raise ValueError("min_face must be a positive number of pixels")
+        if not 1.5 <= float(roi_scale) <= 6.0:
+            raise ValueError(f"roi_scale must be within 1.5..6, got {roi_scale!r}")
+        if int(refresh_every) < 1:
+            raise ValueError(f"refresh_every must be a positive number of calls, got {refresh_every!r}")
+        self.input_size = (width, height)
+        self.min_score = float(min_score)
+        self.min_face = int(min_face)
+        self.track = bool(track)
+        self.roi_scale = float(roi_scale)
+        self.refresh_every = int(refresh_every)
+        self._path = MODEL_FILE if model_path is None else Path(model_path)
+        if not self._path.is_file():
+            raise ModelFileError(f"BlazeFace model not found: {self._path}")
+        self._threads = int(num_threads)
+        self._net = _Net(self._path, self.input_size, self._threads, self.min_score)
+        self._roi_net = _Net(self._path, self.ROI_INPUT, self._threads, self.min_score) if self.track else None
+        self._state = threading.Lock()
+        self._last: tuple[FaceBox, tuple[int, int]] | None = None
+        self._since_full = 0
+        self.full_searches = 0
+        """How many whole-frame searches ran (the rest, in video mode, were region searches)."""
+
+    def reset(self) -> None:
+        """Forget the tracked face (video mode): the next call searches the whole frame."""
+        with self._state:
+            self._last = None
+
+    def _boxes(self, rects: list[tuple[list[float], float]], dx: int, dy: int, w: int, h: int) -> list[tuple[FaceBox, float]]:
+        found = []
+        for (x, y, bw, bh), conf in rects:
+            box = FaceBox(round(x) + dx, round(y) + dy, round(bw), round(bh)).clip(w, h)
             if box is not None and box.size >= self.min_face:
-                found.append((box, float(conf[i])))
+                found.append((box, conf))
         found.sort(key=lambda bc: bc[0].area, reverse=True)
+        return found
+
+    def scores(self, image: np.ndarray) -> list[tuple[FaceBox, float]]:
+        """Faces of ``image`` with their confidence, largest first (see the class doc for ``image``)."""
+        image = validate_frame(image, name="image")
+        if image.ndim == 3 and image.shape[2] == 4:
+            image = image[:, :, :3]
+        h, w = image.shape[:2]
+        if self._roi_net is not None:
+            with self._state:
+                last = self._last if self._since_full < self.refresh_every - 1 else None
+                if last is not None and last[1] != (w, h):
+                    last = None
+            if last is not None:
+                box = last[0]
+                cx, cy = box.center
+                half = max(box.width, box.height) * self.roi_scale / 2
+                x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+                x1, y1 = min(w, int(cx + half) + 1), min(h, int(cy + half) + 1)
+                found = self._boxes(self._roi_net.run(image[y0:y1, x0:x1]), x0, y0, w, h)[:1]
+                if found:
+                    with self._state:
+                        self._last, self._since_full = (found[0][0], (w, h)), self._since_full + 1
+                    return found
+        found = self._boxes(self._net.run(image), 0, 0, w, h)
+        with self._state:
+            self.full_searches += 1
+            self._since_full = 0
+            self._last = (found[0][0], (w, h)) if found else None
         return found
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]:
@@ -172,4 +239,4 @@ class BlazeFaceDetector:
 
     def __repr__(self) -> str:
         return (f"BlazeFaceDetector(input_size={self.input_size}, min_score={self.min_score}, "
-                f"min_face={self.min_face})")
+                f"min_face={self.min_face}, track={self.track})")

@@ -4,6 +4,7 @@ Example (the command that produced the bundled model is in ``docs/model-card.md`
 
     python -m buddy_emotion.training train --epochs 30 --out-dir runs/fer_cnn
     python -m buddy_emotion.training export runs/fer_cnn/best.keras
+    python -m buddy_emotion.training ensemble runs/a/best.keras runs/b/best.keras --out-dir runs/ens
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
             t.add_argument(flag, type=int, nargs="+", default=list(val))
         else:
             t.add_argument(flag, type=type(val), default=val)
+    en = sub.add_parser("ensemble", help="average trained .keras models into one (then export it)")
+    en.add_argument("models", nargs="+")
+    en.add_argument("--out-dir", required=True)
     e = sub.add_parser("export", help="export a trained .keras model into the package (tflite + card)")
     e.add_argument("model")
     e.add_argument("--data", default=defaults.data)
@@ -45,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
 
         best = train(TrainConfig(**kw))
         print(json.dumps({"best": str(best)}))
+        return 0
+    if args.cmd == "ensemble":
+        from buddy_emotion.training.ensemble import build_ensemble
+
+        print(json.dumps({"ensemble": str(build_ensemble(args.models, args.out_dir))}))
         return 0
     from buddy_emotion.training.export import export_bundle
 

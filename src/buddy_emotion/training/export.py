@@ -34,6 +34,12 @@ def _convert(saved_model: str, kind: str) -> bytes:
     return bytes(conv.convert())
 
 
+def _command(config: dict[str, Any]) -> str:
+    from buddy_emotion.training.ensemble import _command as command
+
+    return command(config)
+
+
 def _litert_report(tflite: Path, data: str, tta: bool) -> dict[str, Any]:
     from buddy_emotion.backends.keras import KerasBackend
     from buddy_emotion.evaluation import evaluate, load_labelled
@@ -89,7 +95,8 @@ def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: 
             wall = float((rd / "wall_time_s.txt").read_text().strip())
     card: dict[str, Any] = {
         "name": "buddy_fer_cnn",
-        "architecture": "VGG-style CNN, conv-BN-ReLU, widths " + str(config.get("widths", "")),
+        "architecture": (f"average of {len(config['ensemble_of'])} " if config.get("ensemble_of") else "")
+        + "VGG-style CNN, conv-BN-ReLU, widths " + str(config.get("widths", "")),
         "params": int(model.count_params()),
         "input": {"shape": [48, 48, 1], "dtype": "float32", "range": [0, 255], "color": "grey",
                   "crop": "FER-2013 registration; see buddy_emotion.face_detection.crop_face"},
@@ -100,11 +107,13 @@ def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: 
                      f", mixed with FER+ votes (weight {config.get('ferplus_weight')})"
                      if config.get("ferplus_weight") else "")},
         "training": {
-            "command": "python -m buddy_emotion.training train " + " ".join(
-                f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                for k, v in config.items() if k not in ("extra", "data", "limit", "threads")),
+            "command": (" && ".join(m["command"] for m in config["ensemble_of"])
+                        + " && python -m buddy_emotion.training ensemble "
+                        + " ".join(m["model"] for m in config["ensemble_of"]) + f" --out-dir {Path(run_dir or '.')}"
+                        if config.get("ensemble_of") else _command(config)),
             "config": config,
-            "epochs_run": len(history),
+            "epochs_run": ([m["config"].get("epochs") for m in config["ensemble_of"]] if config.get("ensemble_of")
+                           else len(history)),
             "best_epoch_val_accuracy": max((float(h["val_accuracy"]) for h in history), default=None),
             "wall_time_s": wall,
             "hardware": "2 x86 CPU cores (no GPU)",

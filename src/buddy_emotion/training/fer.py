@@ -160,11 +160,28 @@ def train(cfg: TrainConfig) -> Path:
     import tensorflow as tf
 
     if cfg.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # TensorFlow already ran in this process: its thread pools are fixed now
+            pass
     keras.utils.set_random_seed(cfg.seed)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    best = out / "best.keras"
+    history = out / "history.csv"
+    wall_file = out / "wall_time_s.txt"
+    resuming = (out / "backup").is_dir()  # BackupAndRestore leaves it only when a run was cut short
+    if not resuming and best.is_file() and history.is_file():
+        with history.open() as fh:
+            done = sum(1 for _ in fh) - 1
+        if done >= cfg.epochs:
+            print(f"{out} already holds a finished run of {done} epochs; nothing to do")
+            return best
+    if not resuming:  # a fresh run: do not mix in an older run's log and time
+        history.unlink(missing_ok=True)
+        wall_file.unlink(missing_ok=True)
+    wall_before = float(wall_file.read_text().strip()) if resuming and wall_file.is_file() else 0.0
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     tr = load_split(cfg.data, "Training")
@@ -195,15 +212,18 @@ def train(cfg: TrainConfig) -> Path:
         metrics=["accuracy"],
     )
     model.summary(print_fn=lambda s, **_: print(s))
-    best = out / "best.keras"
+    t0 = time.time()
+
+    def log_wall_time(epoch: int, logs: Any = None) -> None:  # survives an interruption, unlike a final write
+        wall_file.write_text(f"{wall_before + time.time() - t0:.0f}\n")
+
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup")),
         keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", save_best_only=True, mode="max"),
-        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+        keras.callbacks.CSVLogger(str(history), append=True),
+        keras.callbacks.LambdaCallback(on_epoch_end=log_wall_time),
     ]
-    t0 = time.time()
     model.fit(ds, epochs=cfg.epochs, validation_data=val, callbacks=callbacks, verbose=2)
-    (out / "wall_time_s.txt").write_text(f"{time.time() - t0:.0f}\n")
     return best
 
 
