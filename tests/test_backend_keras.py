@@ -81,3 +81,38 @@ def test_tensorflow_runtime_agrees_with_litert() -> None:
     for a, b in zip(lite, tf_):
         for k in a.scores:
             assert a.scores[k] == pytest.approx(b.scores[k], abs=0.02)
+
+
+def test_tta_views_average_the_transformed_faces() -> None:
+    import cv2
+
+    face = np.random.default_rng(5).integers(0, 256, (48, 48), dtype=np.uint8)
+    plain = KerasBackend(tta=False)
+
+    def probs(img: np.ndarray) -> np.ndarray:
+        scores = plain.classify_faces([img])[0].scores
+        return np.array([scores[k] for k in sorted(scores)])
+
+    m = cv2.getRotationMatrix2D((23.5, 23.5), 0.0, 1.08)
+    zoomed = cv2.warpAffine(face, m, (48, 48), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    expected = (probs(face) + probs(face[:, ::-1].copy()) + probs(zoomed)) / 3
+    views = KerasBackend(tta=[(1.0, False), (1.0, True), (1.08, False)])
+    got = views.classify_faces([face])[0].scores
+    np.testing.assert_allclose([got[k] for k in sorted(got)], expected, atol=2e-3)
+    assert views.tta and not plain.tta
+    assert KerasBackend(tta=True).views == ((1.0, False), (1.0, True))
+
+
+def test_bundled_tta_follows_the_card() -> None:
+    from buddy_emotion.backends.keras import bundled_model_card
+
+    card = bundled_model_card()
+    expected = tuple((float(z), bool(f)) for z, f in card.get("tta_views", [[1.0, False], [1.0, True]]))
+    assert KerasBackend().views == expected
+    assert KerasBackend(bundled_model_path("litert")).views == ((1.0, False),)  # your own file: no TTA unless asked
+
+
+@pytest.mark.parametrize("bad", [[], [(3.0, False)], "flip", [(1.0,)], 5])
+def test_bad_tta_is_rejected(bad: object) -> None:
+    with pytest.raises(ValueError):
+        KerasBackend(tta=bad)

@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--data", default=defaults.data)
     e.add_argument("--dest", default=None, help="folder (default: the package's models/)")
     e.add_argument("--run-dir", default=None, help="training run folder (config, history)")
+    e.add_argument("--tta", default="flip", choices=["none", "flip", "flip+zoom"],
+                   help="test-time augmentation the card prescribes (all are measured)")
     e.add_argument("--docs", default=None, help="model-card page whose figures block to rewrite (docs/model-card.md)")
     args = p.parse_args(argv)
     if args.cmd == "train":
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from buddy_emotion.training.export import export_bundle
 
-    card = export_bundle(args.model, data=args.data, dest=args.dest, run_dir=args.run_dir)
+    card = export_bundle(args.model, data=args.data, dest=args.dest, run_dir=args.run_dir, tta=args.tta)
     if args.docs:
         from pathlib import Path
 
