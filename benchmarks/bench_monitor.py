@@ -540,6 +540,8 @@ def _model_id(detector: Any) -> str:
     h.update(str(type(backend).__name__).encode())
     if path is not None and Path(path).is_file():
         h.update(Path(path).read_bytes())
+    for part in ("views", "crop_scale", "crop_shift", "detector"):  # what else changes the readings
+        h.update(repr(getattr(backend, part, None)).encode())
     return h.hexdigest()[:12]
 
 
@@ -593,6 +595,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--backend", default="default", help="detector backend name")
     ap.add_argument("--model", default=None, help="a model file for the keras backend instead of the bundled one")
     ap.add_argument("--runtime", default="litert", choices=["litert", "tensorflow"])
+    ap.add_argument("--tta", default=None, choices=["none", "flip", "flip+zoom"],
+                    help="test-time augmentation of the keras backend (default: the model card's)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a MonitorOptions field (quality_<field> for the quality gate); repeatable")
     ap.add_argument("--prescreen", action=argparse.BooleanOptionalAction, default=True,
@@ -610,10 +614,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"data not found: {data}", file=sys.stderr)
         return 2
     options = MonitorOptions().replace(**_parse_set(args.set))
-    if args.model:
+    if args.model or args.tta:
         from buddy_emotion.backends.keras import KerasBackend
+        from buddy_emotion.training.export import TTA_SETS
 
-        detector = Detector(KerasBackend(args.model, runtime=args.runtime))
+        views = TTA_SETS[args.tta] if args.tta else None
+        detector = Detector(KerasBackend(args.model, runtime=args.runtime, tta=views))
     else:
         detector = Detector(args.backend)
 

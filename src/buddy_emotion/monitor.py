@@ -170,7 +170,7 @@ class MonitorOptions:
     cooldown: float = 600.0
     baseline_margin: float = 0.1
     baseline_quantile: float = 0.75
-    max_baseline: float = 0.5
+    max_baseline: float = 0.7
     calibration_samples: int = 60
     adapt_baseline: bool = True
     baseline_window: int = 900
