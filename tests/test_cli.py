@@ -75,6 +75,16 @@ def test_watch_image_folder_replay(tmp_path, capsys, astronaut_bgr) -> None:
     assert [r["timestamp"] for r in rows] == [0.0, 2.0, 4.0]
 
 
+def test_watch_track_replay(tmp_path, capsys, astronaut_bgr) -> None:
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / f"{i:03d}.png"), np.roll(astronaut_bgr, 6 * i, axis=1))
+    assert main(["watch", "--camera", str(tmp_path), "--json", "--track", "--no-monitor"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"sadness"' in line]
+    assert len(rows) == 4 and all(r["sadness"] is not None for r in rows)
+    assert main(["watch", "--camera", str(tmp_path), "--track", "--backend", "dlib"]) == 2
+    assert "--track applies" in capsys.readouterr().err
+
+
 def test_watch_dead_camera_one_line(capsys) -> None:
     assert main(["watch", "--camera", "/dev/video97", "--duration", "1"]) == 2
     err = capsys.readouterr().err.strip()
