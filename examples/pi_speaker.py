@@ -22,7 +22,8 @@ def speak(text: str) -> None:
 
 
 def main() -> None:
-    monitor = SadnessMonitor(Detector())
+    # video mode: one camera, so look for the face around the last one first (cheaper on a Pi)
+    monitor = SadnessMonitor(Detector(track=True))
     monitor.on_sad(lambda event: speak("Hey, I'm here. How are you feeling?"))
     monitor.start(PiCamera(width=640, height=480), interval=2.0)  # background thread
     try:
