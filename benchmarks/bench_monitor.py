@@ -595,7 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--backend", default="default", help="detector backend name")
     ap.add_argument("--model", default=None, help="a model file for the keras backend instead of the bundled one")
     ap.add_argument("--runtime", default="litert", choices=["litert", "tensorflow"])
-    ap.add_argument("--tta", default=None, choices=["none", "flip", "flip+zoom", "flip+2zoom"],
+    ap.add_argument("--tta", default=None, choices=["none", "flip", "zoom+flip", "flip+zoom", "flip+2zoom"],
                     help="test-time augmentation of the keras backend (default: the model card's)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a MonitorOptions field (quality_<field> for the quality gate); repeatable")

@@ -82,7 +82,7 @@ def test_export_bundle_writes_a_loadable_model_and_card(fake_npz: Path, tmp_path
     assert card["publictest"]["n"] == 40
     assert 0.0 <= card["publictest"]["accuracy"] <= 1.0
     assert set(card["other_exports"]) == {"float16", "float32"}
-    assert set(card["publictest_by_tta"]) == {"none", "flip", "flip+zoom", "flip+2zoom"}
+    assert set(card["publictest_by_tta"]) == {"none", "flip", "zoom+flip", "flip+zoom", "flip+2zoom"}
     assert card["tta_views"] == [[1.0, False], [1.0, True]]
     assert card["size_bytes"]["tflite"] < card["other_exports"]["float16"]["bytes"]
     backend = KerasBackend(tmp_path / "fer_cnn.tflite")

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--data", default=defaults.data)
     e.add_argument("--dest", default=None, help="folder (default: the package's models/)")
     e.add_argument("--run-dir", default=None, help="training run folder (config, history)")
-    e.add_argument("--tta", default="flip", choices=["none", "flip", "flip+zoom", "flip+2zoom"],
+    e.add_argument("--tta", default="flip", choices=["none", "flip", "zoom+flip", "flip+zoom", "flip+2zoom"],
                    help="test-time augmentation the card prescribes (all are measured)")
     e.add_argument("--docs", default=None, help="model-card page whose figures block to rewrite (docs/model-card.md)")
     args = p.parse_args(argv)

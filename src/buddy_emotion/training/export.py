@@ -43,6 +43,7 @@ def _command(config: dict[str, Any]) -> str:
 TTA_SETS: dict[str, list[tuple[float, bool]]] = {
     "none": [(1.0, False)],
     "flip": [(1.0, False), (1.0, True)],
+    "zoom+flip": [(1.08, False), (1.08, True)],
     "flip+zoom": [(1.0, False), (1.0, True), (1.08, False), (1.08, True)],
     "flip+2zoom": [(1.0, False), (1.0, True), (0.92, False), (0.92, True), (1.08, False), (1.08, True)],
 }
