@@ -162,9 +162,9 @@ class MonitorOptions:
 
     window: float = 20.0
     min_window_samples: int = 3
-    enter_threshold: float = 0.2
-    exit_threshold: float = 0.1
-    min_duration: float = 16.0
+    enter_threshold: float = 0.3
+    exit_threshold: float = 0.2
+    min_duration: float = 12.0
     min_samples: int = 4
     max_gap: float = 30.0
     cooldown: float = 600.0
