@@ -18,7 +18,6 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -60,10 +59,10 @@ def main() -> int:
                 found = backend.analyze(frame)
                 scores.append(dict(found[0].scores) if found else None)
             rep = classification_report(data.labels, scores)
-            rows.append({"setting": f"full frame, crop {scale:.2f}/{shift:+.2f}", "side": side, "found": rep["faces_found"],
-                         "accuracy": rep["accuracy"], "sad_auroc": rep["sad_auroc"]})
-            print(f"  done crop {scale:.2f}/{shift:+.2f} side {side}: found {rep['faces_found']:.3f} acc {rep['accuracy']:.3f}",
-                  file=sys.stderr)
+            rows.append({"setting": f"full frame, crop {scale:.2f}/{shift:+.2f}", "side": side,
+                         "found": rep["faces_found"], "accuracy": rep["accuracy"], "sad_auroc": rep["sad_auroc"]})
+            print(f"  done crop {scale:.2f}/{shift:+.2f} side {side}: found {rep['faces_found']:.3f} "
+                  f"acc {rep['accuracy']:.3f}", file=sys.stderr)
     if args.json:
         print(json.dumps(rows))
     else:

@@ -244,11 +244,12 @@ def main() -> int:
         return 0
     print(f"frames 640x480 per background: {args.faces} with a face of {min(SIDES)}-{max(SIDES)} px, "
           f"{args.empty} empty; CPUs allowed: {len(os.sched_getaffinity(0))}")
-    print(f"| background | pipeline | median ms | p95 ms | found (>=60 px) | false faces | cold s | RSS MB |")
+    print("| background | pipeline | median ms | p95 ms | found (>=60 px) | false faces | cold s | RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['background']} | {r['pipeline']} | {r['median_ms']:.2f} | {r['p95_ms']:.2f} | "
-              f"{r['found_ge60']:.3f} | {r['false_faces_empty']:d} | {r['cold_start_s']:.2f} | {r['peak_rss_mb']:.0f} |")
+              f"{r['found_ge60']:.3f} | {r['false_faces_empty']:d} | {r['cold_start_s']:.2f} | "
+              f"{r['peak_rss_mb']:.0f} |")
     for bg, ratio in ratios.items():
         print(f"speed-up of the default pipeline over fer, {bg} (median): {ratio:.1f}x")
     return 0

@@ -116,3 +116,18 @@ def test_bundled_tta_follows_the_card() -> None:
 def test_bad_tta_is_rejected(bad: object) -> None:
     with pytest.raises(ValueError):
         KerasBackend(tta=bad)
+
+
+@pytest.mark.parametrize("kwargs", [{"crop_scale": 0.0}, {"crop_scale": 9.0}, {"crop_shift": 2.0}])
+def test_bad_crop_convention_is_rejected(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        KerasBackend(**kwargs)
+
+
+def test_crop_convention_defaults_to_the_detectors() -> None:
+    from buddy_emotion.face_detection import BlazeFaceDetector, HaarFaceDetector
+
+    assert (KerasBackend().crop_scale, KerasBackend().crop_shift) == BlazeFaceDetector.fer_crop
+    haar = KerasBackend(detector=HaarFaceDetector())
+    assert (haar.crop_scale, haar.crop_shift) == HaarFaceDetector.fer_crop
+    assert KerasBackend(crop_scale=1.3).crop_scale == 1.3

@@ -174,7 +174,8 @@ def test_finds_pasted_fer_faces(fer_npz) -> None:
     assert hits >= 0.9 * n
 
 
-def _moving_astronaut(steps: int, size: tuple[int, int] = (640, 480), side: int = 300) -> list[tuple[np.ndarray, FaceBox]]:
+def _moving_astronaut(steps: int, size: tuple[int, int] = (640, 480),
+                      side: int = 300) -> list[tuple[np.ndarray, FaceBox]]:
     """The astronaut drifting across a grey frame, with where its face is in each frame."""
     w, h = size
     face = cv2.resize(sample_face_frame(), (side, side))

@@ -87,8 +87,8 @@ class KerasBackend(EmotionBackend):
     def __init__(self, model_path: str | Path | None = None, *, runtime: Runtime = "litert",
                  labels: Sequence[str] | None = None, color: Literal["bgr", "rgb"] = "bgr",
                  input_range: tuple[float, float] = (0.0, 255.0), detector: FaceDetector | None = None,
-                 tta: bool | Sequence[tuple[float, bool]] | None = None, num_threads: int = 1, crop_scale: float | None = None,
-                 crop_shift: float | None = None, track: bool = False) -> None:
+                 tta: bool | Sequence[tuple[float, bool]] | None = None, num_threads: int = 1,
+                 crop_scale: float | None = None, crop_shift: float | None = None, track: bool = False) -> None:
         if runtime not in ("litert", "tensorflow"):
             raise ValueError(f"runtime must be 'litert' or 'tensorflow', got {runtime!r}")
         if color not in ("bgr", "rgb"):
@@ -108,6 +108,10 @@ class KerasBackend(EmotionBackend):
         self.input_range = (float(input_range[0]), float(input_range[1]))
         self.views = self._parse_views(tta, bundled)
         self.tta = len(self.views) > 1
+        if crop_scale is not None and not 0.2 <= float(crop_scale) <= 5.0:
+            raise ValueError(f"crop_scale must be within 0.2..5 (a multiple of the box side), got {crop_scale!r}")
+        if crop_shift is not None and not -1.0 <= float(crop_shift) <= 1.0:
+            raise ValueError(f"crop_shift must be within -1..1 (a fraction of the box side), got {crop_shift!r}")
         self._crop = (crop_scale, crop_shift)
         if track and detector is not None:
             raise ValueError("track applies to the default detector; pass BlazeFaceDetector(track=True) instead")

@@ -195,7 +195,8 @@ class BlazeFaceDetector:
         with self._state:
             self._last = None
 
-    def _boxes(self, rects: list[tuple[list[float], float]], dx: int, dy: int, w: int, h: int) -> list[tuple[FaceBox, float]]:
+    def _boxes(self, rects: list[tuple[list[float], float]], dx: int, dy: int, w: int,
+               h: int) -> list[tuple[FaceBox, float]]:
         found = []
         for (x, y, bw, bh), conf in rects:
             box = FaceBox(round(x) + dx, round(y) + dy, round(bw), round(bh)).clip(w, h)

@@ -19,7 +19,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 
 def _convert(saved_model: str, kind: str) -> bytes:
