@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "azure"
 ANY = "<any>"
@@ -246,6 +249,20 @@ def clear_network_env(monkeypatch: Any) -> None:
     """Remove :data:`NETWORK_ENV` for one test (pytest's ``monkeypatch``)."""
     for var in NETWORK_ENV:
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Autouse in a test module that imports it: no Azure variables reach the tests."""
+    clear_network_env(monkeypatch)
+
+
+@pytest.fixture
+def server() -> Iterator[ReplayServer]:
+    """A replay server for the ``detect`` route; fails the test if it saw unexpected requests."""
+    with ReplayServer("detect") as srv:
+        yield srv
+        assert srv.errors == [], srv.errors
 
 
 class FakeSleep:

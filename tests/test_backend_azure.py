@@ -26,9 +26,10 @@ from azure_replay import (
     FakeClock,
     FakeSleep,
     ReplayServer,
-    clear_network_env,
     load_fixture,
+    offline_env,  # noqa: F401 - autouse fixture
     refused_endpoint,
+    server,  # noqa: F401 - fixture
 )
 from buddy_emotion import backends
 from buddy_emotion.backends.azure import NO_KEY_REASON, AzureFaceBackend
@@ -49,18 +50,6 @@ from buddy_emotion.testing import BAD_FRAMES, BackendContract, blank_frame, samp
 from buddy_emotion.types import FaceBox
 
 KEY = "k3y-0123456789abcdef-SECRET"
-@pytest.fixture(autouse=True)
-def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    clear_network_env(monkeypatch)
-
-
-@pytest.fixture
-def server():
-    with ReplayServer("detect") as srv:
-        yield srv
-        assert srv.errors == [], srv.errors
-
-
 def make(srv: ReplayServer, **options) -> AzureFaceBackend:
     options.setdefault("backoff", 0.0)
     options.setdefault("sleep", FakeSleep())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from azure_replay import FakeClock, ReplayServer, clear_network_env
+from azure_replay import FakeClock, ReplayServer, clear_network_env, offline_env, server  # noqa: F401 - fixtures
 from buddy_emotion import backends
 from buddy_emotion.backends.azure import NO_KEY_REASON, AzureFaceBackend
 from buddy_emotion.backends.base import EmotionBackend, Viability
@@ -22,18 +22,6 @@ from buddy_emotion.testing import BackendContract, sample_face_frame
 
 KEY = "fallback-test-key-0123456789"
 LOCAL = "keras"  # the name the "default" backend puts on its readings
-
-
-@pytest.fixture(autouse=True)
-def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    clear_network_env(monkeypatch)
-
-
-@pytest.fixture
-def server():
-    with ReplayServer("detect") as srv:
-        yield srv
-        assert srv.errors == [], srv.errors
 
 
 def azure(srv: ReplayServer, **options) -> AzureFaceBackend:
