@@ -54,6 +54,68 @@ def test_train_then_resume(fake_npz: Path, tmp_path: Path) -> None:
         assert [int(r["epoch"]) for r in csv.DictReader(fh)] == [0, 1]
 
 
+def test_compact_copy_is_lossless(fake_npz: Path, tmp_path: Path) -> None:
+    from buddy_emotion.training.fer import compact, load_split
+
+    info = compact(fake_npz, tmp_path / "small.npz")
+    assert info["rows"] == 136
+    for split in ("Training", "PublicTest"):
+        a, b = load_split(fake_npz, split), load_split(tmp_path / "small.npz", split)
+        np.testing.assert_array_equal(a["images"], b["images"])
+        np.testing.assert_array_equal(a["labels"], b["labels"])
+        np.testing.assert_array_equal(a["ferplus"], b["ferplus"])
+    with pytest.raises(ValueError, match="PrivateTest"):
+        load_split(tmp_path / "small.npz", "PrivateTest")
+
+
+def test_learning_rate_warms_up_then_decays() -> None:
+    from buddy_emotion.training.fer import learning_rate_at
+
+    lrs = [learning_rate_at(p / 100, 0.02) for p in range(101)]
+    assert lrs[0] == pytest.approx(0.002)
+    assert max(lrs) == pytest.approx(0.02, rel=1e-3)
+    peak = lrs.index(max(lrs))
+    assert all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1:]))
+    assert lrs[-1] == pytest.approx(0.0002)
+
+
+def test_augmentation_keeps_shape_and_range_and_is_off_at_inference() -> None:
+    from buddy_emotion.training.fer import _augment_layer
+
+    x = np.random.default_rng(2).uniform(0, 255, (16, 48, 48, 1)).astype(np.float32)
+    layer = _augment_layer(5)
+    y = np.asarray(layer(x, training=True))
+    assert y.shape == x.shape
+    assert y.min() >= 0.0 and y.max() <= 255.0
+    assert not np.allclose(y, x)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+
+
+def test_time_budget_and_distillation_from_a_teacher(fake_npz: Path, tmp_path: Path) -> None:
+    import keras
+
+    from buddy_emotion.training.fer import TrainConfig, train
+
+    small = {"data": str(fake_npz), "batch_size": 32, "widths": (8, 16, 16), "seed": 3, "threads": 1}
+    teacher = train(TrainConfig(out_dir=str(tmp_path / "t"), epochs=1, optimizer="sgd", learning_rate=0.01,
+                                **small))
+    cfg = TrainConfig(out_dir=str(tmp_path / "s"), time_budget_s=3.0, teachers=(str(teacher), str(teacher)),
+                      kd_weight=0.7, init_from=str(teacher), **small)
+    student = train(cfg)
+    with (tmp_path / "s" / "history.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) >= 1  # an epoch longer than the budget still ends the run after one epoch
+    assert float(rows[0]["learning_rate"]) < 5e-4  # warm-up starts at 10% of the 2e-3 peak
+    assert 0.0 <= float(rows[-1]["val_accuracy_flip"]) <= 1.0
+    model = keras.models.load_model(student, compile=False)
+    assert tuple(model.output_shape) == (None, 7)  # the student alone is saved, not the teachers
+    config = json.loads((tmp_path / "s" / "config.json").read_text())
+    assert config["extra"]["keras_backend"] == keras.backend.backend()
+    assert config["teachers"] == [str(teacher)] * 2
+    with pytest.raises(ValueError, match="optimizer"):
+        train(TrainConfig(out_dir=str(tmp_path / "bad"), optimizer="rmsprop", **small))
+
+
 def test_ensemble_of_one_model_twice_equals_the_model(tmp_path: Path) -> None:
     import keras
 

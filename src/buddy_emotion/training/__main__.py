@@ -5,6 +5,10 @@ Example (the command that produced the bundled model is in ``docs/model-card.md`
     python -m buddy_emotion.training train --epochs 30 --out-dir runs/fer_cnn
     python -m buddy_emotion.training export runs/fer_cnn/best.keras
     python -m buddy_emotion.training ensemble runs/a/best.keras runs/b/best.keras --out-dir runs/ens
+    python -m buddy_emotion.training compact ../shared/data/fer2013/fer2013_dev.npz .carry/fer_webp.npz
+
+Training runs on any Keras 3 backend (``KERAS_BACKEND=jax`` or ``torch`` on a GPU machine without
+TensorFlow); exporting needs TensorFlow.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         val = getattr(defaults, f.name)
         flag = "--" + f.name.replace("_", "-")
-        if isinstance(val, tuple):
+        if f.name == "teachers":
+            t.add_argument(flag, nargs="*", default=[], metavar="MODEL.keras")
+        elif isinstance(val, tuple):
             t.add_argument(flag, type=int, nargs="+", default=list(val))
         else:
             t.add_argument(flag, type=type(val), default=val)
@@ -43,10 +49,20 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--tta", default="flip", choices=["none", "flip", "zoom+flip", "flip+zoom", "flip+2zoom"],
                    help="test-time augmentation the card prescribes (all are measured)")
     e.add_argument("--docs", default=None, help="model-card page whose figures block to rewrite (docs/model-card.md)")
+    c = sub.add_parser("compact", help="write a lossless, smaller copy of the data file (to carry to a GPU machine)")
+    c.add_argument("src")
+    c.add_argument("dst")
+    c.add_argument("--splits", nargs="+", default=["Training", "PublicTest"])
     args = p.parse_args(argv)
+    if args.cmd == "compact":
+        from buddy_emotion.training.fer import compact
+
+        print(json.dumps(compact(args.src, args.dst, tuple(args.splits))))
+        return 0
     if args.cmd == "train":
         kw = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "extra"}
         kw["widths"] = tuple(kw["widths"])
+        kw["teachers"] = tuple(kw["teachers"])
         from buddy_emotion.training.fer import train
 
         best = train(TrainConfig(**kw))

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 def _convert(saved_model: str, kind: str) -> bytes:
     """``kind``: "dynamic" (int8 weights, the shipped one), "float16" or "float32"."""
     import tensorflow as tf
@@ -107,6 +106,8 @@ def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: 
                 history = list(csv.DictReader(fh))
         if (rd / "wall_time_s.txt").is_file():
             wall = float((rd / "wall_time_s.txt").read_text().strip())
+        elif history and history[-1].get("wall_s"):
+            wall = float(history[-1]["wall_s"])
     card: dict[str, Any] = {
         "name": "buddy_fer_cnn",
         "architecture": (f"average of {len(config['ensemble_of'])} " if config.get("ensemble_of") else "")
@@ -124,13 +125,15 @@ def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: 
             "command": (" && ".join(m["command"] for m in config["ensemble_of"])
                         + " && python -m buddy_emotion.training ensemble "
                         + " ".join(m["model"] for m in config["ensemble_of"]) + f" --out-dir {Path(run_dir or '.')}"
-                        if config.get("ensemble_of") else _command(config)),
+                        if config.get("ensemble_of") else config.get("extra", {}).get("command") or _command(config)),
             "config": config,
             "epochs_run": ([m["config"].get("epochs") for m in config["ensemble_of"]] if config.get("ensemble_of")
                            else len(history)),
             "best_epoch_val_accuracy": max((float(h["val_accuracy"]) for h in history), default=None),
+            "best_epoch_val_accuracy_flip": max((float(h["val_accuracy_flip"]) for h in history
+                                                 if h.get("val_accuracy_flip")), default=None),
             "wall_time_s": wall,
-            "hardware": "2 x86 CPU cores (no GPU)",
+            "hardware": config.get("extra", {}).get("hardware", "2 x86 CPU cores (no GPU)"),
         },
         "tta": tta != "none",
         "tta_name": tta,

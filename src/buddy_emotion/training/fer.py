@@ -1,6 +1,9 @@
 """Train the FER-2013 CNN that the ``keras`` backend (and the embedded default) runs.
 
-Needs the ``keras`` extra (TensorFlow). Nothing here is imported by inference code.
+Needs Keras 3 on any backend: TensorFlow (the ``keras`` extra) on a CPU machine, or JAX / PyTorch on a GPU
+machine without TensorFlow (``KERAS_BACKEND=jax``; see ``scripts/train_gpu.sh``). Augmentation is a Keras
+layer in ``keras.ops``, so it runs on the accelerator. Exporting (``export.py``) needs TensorFlow. Nothing
+here is imported by inference code.
 
 Conventions of the trained model:
 
@@ -13,8 +16,10 @@ Run ``python -m buddy_emotion.training --help`` for the command line.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,23 +45,73 @@ class TrainConfig:
     label_smoothing: float = 0.1
     ferplus_weight: float = 0.0
     widths: tuple[int, ...] = (32, 64, 128, 192)
+    stem_convs: int = 1  # convolutions at full 48x48 resolution before the first pooling
     dropout: float = 0.4
+    optimizer: str = "adam"  # "adam", or "sgd" (Nesterov momentum 0.9)
+    time_budget_s: float = 0.0  # > 0: the schedule spans this much wall time and training stops there
+    teachers: tuple[str, ...] = ()  # trained .keras models whose averaged softmax the student learns too
+    kd_weight: float = 0.0  # share of the distillation term in the loss (0: no distillation)
+    kd_temperature: float = 2.0
+    init_from: str = ""  # a .keras model of the same architecture to start from
     seed: int = 1234
     limit: int = 0  # train on the first N Training rows only (smoke runs)
-    threads: int = 0  # 0: TensorFlow's default
+    threads: int = 0  # 0: the framework's default
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def load_split(path: str | os.PathLike[str], split: str) -> dict[str, np.ndarray]:
-    """Return ``images`` (N,48,48) uint8, ``labels`` (N,) int and ``ferplus`` (N,10) of one split."""
+    """Return ``images`` (N,48,48) uint8, ``labels`` (N,) int and ``ferplus`` (N,10) of one split.
+
+    Reads ``fer2013_dev.npz`` or its lossless compact copy written by :func:`compact` (WebP-coded faces).
+    """
     with np.load(path, allow_pickle=False) as d:
         keep = d["usage"] == split
-        out = {"images": d["images"][keep], "labels": d["labels"][keep].astype(np.int64)}
+        if "blob" in d.files:
+            images = _decode_rows(d["blob"], d["offsets"], np.flatnonzero(keep))
+        else:
+            images = d["images"][keep]
+        out = {"images": images, "labels": d["labels"][keep].astype(np.int64)}
         if "ferplus" in d.files:
             out["ferplus"] = d["ferplus"][keep].astype(np.float32)
     if len(out["labels"]) == 0:
         raise ValueError(f"no rows with usage == {split!r} in {path}")
     return out
+
+
+def _decode_rows(blob: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    import cv2
+
+    out = np.empty((len(rows), 48, 48), np.uint8)
+    for i, r in enumerate(rows):
+        img = cv2.imdecode(blob[offsets[r]:offsets[r + 1]], cv2.IMREAD_GRAYSCALE)
+        if img is None or img.shape != (48, 48):
+            raise ValueError(f"row {r} of the compact data file does not decode to a 48x48 face")
+        out[i] = img
+    return out
+
+
+def compact(src: str | os.PathLike[str], dst: str | os.PathLike[str],
+            splits: tuple[str, ...] = ("Training", "PublicTest")) -> dict[str, Any]:
+    """Write a lossless, smaller copy of ``src`` (faces as WebP lossless), for carrying to a GPU machine.
+
+    FER-2013 itself must never enter the repository: write ``dst`` to an ignored folder. Every face is
+    decoded again and compared with the original before the file is written.
+    """
+    import cv2
+
+    with np.load(src, allow_pickle=False) as d:
+        keep = np.isin(d["usage"], list(splits))
+        images = d["images"][keep]
+        arrays = {k: d[k][keep] for k in ("labels", "usage", "ferplus") if k in d.files}
+    chunks = [np.asarray(cv2.imencode(".webp", img, [cv2.IMWRITE_WEBP_QUALITY, 101])[1], np.uint8).ravel()
+              for img in images]
+    offsets = np.zeros(len(chunks) + 1, np.int64)
+    offsets[1:] = np.cumsum([len(c) for c in chunks])
+    blob = np.concatenate(chunks)
+    if not np.array_equal(_decode_rows(blob, offsets, np.arange(len(images))), images):
+        raise RuntimeError("WebP round trip is not lossless here; not writing the compact file")
+    np.savez_compressed(dst, blob=blob, offsets=offsets, **arrays)
+    return {"rows": len(images), "bytes": Path(dst).stat().st_size, "splits": list(splits)}
 
 
 def soft_targets(labels: np.ndarray, ferplus: np.ndarray | None, cfg: TrainConfig) -> np.ndarray:
@@ -93,7 +148,8 @@ def build_model(cfg: TrainConfig):  # -> keras.Model
     inp = keras.Input((48, 48, 1), name="face")
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(inp)
     w = cfg.widths
-    x = conv(x, w[0])
+    for _ in range(max(1, cfg.stem_convs)):
+        x = conv(x, w[0])
     x = layers.MaxPooling2D()(x)  # 24x24
     for i, ch in enumerate(w[1:]):
         x = conv(x, ch)
@@ -106,41 +162,81 @@ def build_model(cfg: TrainConfig):  # -> keras.Model
     return keras.Model(inp, out, name="buddy_fer_cnn")
 
 
-def _augment_fn(seed: int):
-    """Batch augmentation in TensorFlow ops: flip, affine jitter, brightness/contrast, erasing."""
-    import tensorflow as tf
-    from keras import layers
+def _augment_layer(seed: int):
+    """Batch augmentation as a Keras layer in ``keras.ops`` (any backend, on the accelerator when there is one).
 
-    aug = [
-        layers.RandomFlip("horizontal", seed=seed),
-        layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),  # +-15 degrees
-        layers.RandomZoom((-0.15, 0.1), fill_mode="reflect", seed=seed + 2),
-        layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 3),
-    ]
-    gen = tf.random.Generator.from_seed(seed + 4)
+    Per face: mirror (p=0.5), rotation within +-15 degrees, zoom 0.9-1.15x, shift within +-10% (one affine
+    warp, reflected borders); contrast 0.7-1.3x and brightness +-30 grey levels; one 8-20 px square erased
+    to a random grey on half of the faces. Inactive outside training.
+    """
+    import keras
+    from keras import ops
 
-    def apply(x, y):
-        for layer in aug:
-            x = layer(x, training=True)
-        n = tf.shape(x)[0]
-        # brightness / contrast on the 0..255 scale
-        c = gen.uniform((n, 1, 1, 1), 0.7, 1.3)
-        b = gen.uniform((n, 1, 1, 1), -30.0, 30.0)
-        mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-        x = (x - mean) * c + mean + b
-        # random erasing: one 8..20 px square on half of the images
-        size = gen.uniform((n, 1, 1, 1), 8.0, 20.0)
-        cy = gen.uniform((n, 1, 1, 1), 0.0, 48.0)
-        cx = gen.uniform((n, 1, 1, 1), 0.0, 48.0)
-        on = tf.cast(gen.uniform((n, 1, 1, 1)) < 0.5, tf.float32)
-        yy = tf.reshape(tf.range(48, dtype=tf.float32), (1, 48, 1, 1))
-        xx = tf.reshape(tf.range(48, dtype=tf.float32), (1, 1, 48, 1))
-        box = tf.cast(tf.abs(yy - cy) < size / 2, tf.float32) * tf.cast(tf.abs(xx - cx) < size / 2, tf.float32)
-        fill = gen.uniform((n, 1, 1, 1), 0.0, 255.0)
-        x = x * (1 - box * on) + fill * box * on
-        return tf.clip_by_value(x, 0.0, 255.0), y
+    class FerAugment(keras.layers.Layer):
+        def __init__(self, seed: int = 0, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.seed_generator = keras.random.SeedGenerator(seed)
 
-    return apply
+        def call(self, x, training=None):
+            if not training:
+                return x
+            n = ops.shape(x)[0]
+
+            def u(lo: float, hi: float, shape: tuple = ()):
+                return keras.random.uniform((n, *shape), lo, hi, seed=self.seed_generator)
+
+            flip = ops.where(u(0.0, 1.0) < 0.5, -1.0, 1.0)
+            theta = u(-np.pi / 12, np.pi / 12)
+            scale = u(0.9, 1.15)
+            tx, ty = u(-4.8, 4.8), u(-4.8, 4.8)
+            c = 23.5
+            cos, sin = ops.cos(theta) / scale, ops.sin(theta) / scale
+            a0, a1 = cos * flip, -sin  # output (x, y) -> input: rotate and scale about the centre, mirrored
+            b0, b1 = sin * flip, cos
+            zeros = ops.zeros_like(a0)
+            transform = ops.stack([a0, a1, c + tx - a0 * c - a1 * c, b0, b1, c + ty - b0 * c - b1 * c,
+                                   zeros, zeros], axis=1)
+            x = ops.image.affine_transform(x, transform, interpolation="bilinear", fill_mode="reflect")
+            contrast, bright = u(0.7, 1.3, (1, 1, 1)), u(-30.0, 30.0, (1, 1, 1))
+            mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
+            x = (x - mean) * contrast + mean + bright
+            size = u(8.0, 20.0, (1, 1, 1))
+            cy, cx = u(0.0, 48.0, (1, 1, 1)), u(0.0, 48.0, (1, 1, 1))
+            on = ops.cast(u(0.0, 1.0, (1, 1, 1)) < 0.5, x.dtype)
+            grid = ops.arange(48, dtype="float32")
+            box = (ops.cast(ops.abs(ops.reshape(grid, (1, 48, 1, 1)) - cy) < size / 2, x.dtype)
+                   * ops.cast(ops.abs(ops.reshape(grid, (1, 1, 48, 1)) - cx) < size / 2, x.dtype))
+            fill = u(0.0, 255.0, (1, 1, 1))
+            x = x * (1 - box * on) + fill * box * on
+            return ops.clip(x, 0.0, 255.0)
+
+    return FerAugment(seed, name="augment")
+
+
+def _distillation_loss(weight: float, temperature: float):
+    """Loss on ``concat([student_probs, teacher_probs])``: label cross-entropy plus tempered KL to the teacher."""
+    from keras import ops
+
+    t = float(temperature)
+
+    def loss(y_true, y_pred):
+        s, teacher = y_pred[:, :7], y_pred[:, 7:]
+        s_log = ops.log(ops.clip(s, 1e-7, 1.0))
+        ce = -ops.sum(y_true * s_log, axis=-1)
+        s_t = ops.log_softmax(s_log / t, axis=-1)
+        t_t = ops.softmax(ops.log(ops.clip(teacher, 1e-7, 1.0)) / t, axis=-1)
+        kd = -ops.sum(t_t * s_t, axis=-1) * t * t
+        return (1.0 - weight) * ce + weight * kd
+
+    return loss
+
+
+def learning_rate_at(progress: float, peak: float, warmup: float = 0.03) -> float:
+    """Linear warm-up from 10% of ``peak`` over the first ``warmup`` of the run, then cosine to 1% of it."""
+    p = min(max(progress, 0.0), 1.0)
+    if p < warmup:
+        return peak * (0.1 + 0.9 * p / warmup)
+    return peak * (0.01 + 0.99 * 0.5 * (1.0 + float(np.cos(np.pi * (p - warmup) / (1.0 - warmup)))))
 
 
 def evaluate_probs(model, images: np.ndarray, tta: bool = True, batch: int = 512) -> np.ndarray:
@@ -152,14 +248,59 @@ def evaluate_probs(model, images: np.ndarray, tta: bool = True, batch: int = 512
     return p
 
 
+def _load_teachers(paths: tuple[str, ...]):  # -> list[keras.Model]
+    import keras
+
+    teachers = []
+    for i, path in enumerate(paths):
+        t = keras.models.load_model(path, compile=False)
+        t.trainable = False
+        t.name = f"teacher_{i}"
+        teachers.append(t)
+    return teachers
+
+
+def _hardware() -> str:
+    """What the run trains on, for the model card: the accelerator's name, or the CPU count."""
+    import keras
+
+    try:
+        if keras.backend.backend() == "jax":
+            import jax
+
+            dev = jax.devices()[0]
+            if dev.platform != "cpu":
+                return f"1 {dev.device_kind} ({dev.platform}, JAX)"
+        elif keras.backend.backend() == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                return f"1 {torch.cuda.get_device_name(0)} (PyTorch)"
+        elif keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                return f"{len(gpus)} GPU (TensorFlow)"
+    except Exception:  # noqa: BLE001  (a card detail: never fail a run over it)
+        return f"{os.cpu_count()} CPU cores (accelerator unknown)"
+    return f"{os.cpu_count()} x86 CPU cores (no GPU)"
+
+
 def train(cfg: TrainConfig) -> Path:
-    """Train (resuming from ``out_dir`` if a run was interrupted) and return the best model's path."""
+    """Train (resuming from ``out_dir`` if a run was interrupted) and return the best model's path.
+
+    The best epoch is chosen on PublicTest accuracy with flip test-time augmentation. The learning
+    rate follows :func:`learning_rate_at` over ``epochs`` or, when ``time_budget_s`` is set, over wall
+    time (a GPU run then stops when its budget is spent; the epochs it ran are in ``history.csv``).
+    """
     if cfg.threads:
         os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(cfg.threads))
     import keras
-    import tensorflow as tf
 
-    if cfg.threads:
+    if cfg.threads and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
         try:
             tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
             tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -175,55 +316,106 @@ def train(cfg: TrainConfig) -> Path:
     if not resuming and best.is_file() and history.is_file():
         with history.open() as fh:
             done = sum(1 for _ in fh) - 1
-        if done >= cfg.epochs:
+        if done >= cfg.epochs or cfg.time_budget_s:
             print(f"{out} already holds a finished run of {done} epochs; nothing to do")
             return best
     if not resuming:  # a fresh run: do not mix in an older run's log and time
         history.unlink(missing_ok=True)
         wall_file.unlink(missing_ok=True)
     wall_before = float(wall_file.read_text().strip()) if resuming and wall_file.is_file() else 0.0
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    record = asdict(cfg)
+    record["extra"] = {"keras_backend": keras.backend.backend(), "hardware": _hardware(), **cfg.extra}
+    (out / "config.json").write_text(json.dumps(record, indent=2))
 
     tr = load_split(cfg.data, "Training")
     va = load_split(cfg.data, "PublicTest")
     if cfg.limit:
         tr = {k: v[: cfg.limit] for k, v in tr.items()}
     y_tr = soft_targets(tr["labels"], tr.get("ferplus"), cfg)
-    y_va = np.eye(7, dtype=np.float32)[va["labels"]]
+    x_tr = tr["images"].astype(np.float32)[..., None]
 
-    ds = (
-        tf.data.Dataset.from_tensor_slices((tr["images"].astype(np.float32)[..., None], y_tr))
-        .shuffle(len(y_tr), seed=cfg.seed, reshuffle_each_iteration=True)
-        .batch(cfg.batch_size, drop_remainder=True)
-        .map(_augment_fn(cfg.seed), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    val = (va["images"].astype(np.float32)[..., None], y_va)
-
-    steps = (len(y_tr) // cfg.batch_size) * cfg.epochs
-    warm = min(len(y_tr) // cfg.batch_size, steps // 10)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, max(1, steps - warm), alpha=0.01, warmup_target=cfg.learning_rate, warmup_steps=warm
-    )
     model = build_model(cfg)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.CategoricalCrossentropy(),
-        metrics=["accuracy"],
-    )
+    if cfg.init_from:
+        model.set_weights(keras.models.load_model(cfg.init_from, compile=False).get_weights())
+    inp = keras.Input((48, 48, 1), name="face")
+    augmented = _augment_layer(cfg.seed)(inp)  # one augmentation, seen by the student and its teachers
+    student = model(augmented)
+    if cfg.teachers and cfg.kd_weight > 0:
+        t_out = [t(augmented, training=False) for t in _load_teachers(tuple(cfg.teachers))]
+        teacher = t_out[0] if len(t_out) == 1 else keras.layers.Average()(t_out)
+        wrapper = keras.Model(inp, keras.layers.Concatenate()([student, teacher]))
+        loss: Any = _distillation_loss(cfg.kd_weight, cfg.kd_temperature)
+    else:
+        wrapper = keras.Model(inp, student)
+        loss = keras.losses.CategoricalCrossentropy()
+    if cfg.optimizer == "sgd":
+        opt = keras.optimizers.SGD(cfg.learning_rate, momentum=0.9, nesterov=True)
+    elif cfg.optimizer == "adam":
+        opt = keras.optimizers.Adam(cfg.learning_rate)
+    else:
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {cfg.optimizer!r}")
+    wrapper.compile(optimizer=opt, loss=loss)
     model.summary(print_fn=lambda s, **_: print(s))
-    t0 = time.time()
+    x_va = va["images"].astype(np.float32)[..., None]
+    fields_ = ["epoch", "loss", "learning_rate", "val_accuracy", "val_accuracy_flip", "wall_s"]
 
-    def log_wall_time(epoch: int, logs: Any = None) -> None:  # survives an interruption, unlike a final write
-        wall_file.write_text(f"{wall_before + time.time() - t0:.0f}\n")
+    class Schedule(keras.callbacks.Callback):
+        """Sets the learning rate each epoch, evaluates on PublicTest, keeps the best model and the log."""
 
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(out / "backup")),
-        keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", save_best_only=True, mode="max"),
-        keras.callbacks.CSVLogger(str(history), append=True),
-        keras.callbacks.LambdaCallback(on_epoch_end=log_wall_time),
-    ]
-    model.fit(ds, epochs=cfg.epochs, validation_data=val, callbacks=callbacks, verbose=2)
+        def __init__(self) -> None:
+            super().__init__()
+            self.best = -1.0
+            self.t0 = time.time()
+            self.epoch_s = 0.0
+            self.lr = 0.0
+            if history.is_file():
+                with history.open() as fh:
+                    rows = list(csv.DictReader(fh))
+                self.best = max((float(r["val_accuracy_flip"]) for r in rows), default=-1.0)
+
+        def _elapsed(self) -> float:
+            return wall_before + time.time() - self.t0
+
+        def on_train_begin(self, logs: Any = None) -> None:
+            self.t0 = time.time()  # the budget counts from here: data loading and model building are not in it
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.start = time.time()
+            if cfg.time_budget_s:
+                progress = self._elapsed() / cfg.time_budget_s
+            else:
+                progress = epoch / max(1, cfg.epochs)
+            self.lr = learning_rate_at(progress, cfg.learning_rate)
+            self.model.optimizer.learning_rate = self.lr
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            p = model.predict(x_va, batch_size=1024, verbose=0)
+            acc = float(np.mean(p.argmax(1) == va["labels"]))
+            p = (p + model.predict(x_va[:, :, ::-1], batch_size=1024, verbose=0)) / 2.0
+            acc_flip = float(np.mean(p.argmax(1) == va["labels"]))
+            if acc_flip > self.best:
+                self.best = acc_flip
+                model.save(best)
+            new = not history.is_file()
+            with history.open("a", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=fields_)
+                if new:
+                    w.writeheader()
+                w.writerow({"epoch": epoch, "loss": f"{(logs or {}).get('loss', float('nan')):.5f}",
+                            "learning_rate": f"{self.lr:.6g}", "val_accuracy": f"{acc:.5f}",
+                            "val_accuracy_flip": f"{acc_flip:.5f}", "wall_s": f"{self._elapsed():.1f}"})
+            wall_file.write_text(f"{self._elapsed():.0f}\n")  # survives an interruption
+            print(f"epoch {epoch}: loss {(logs or {}).get('loss', float('nan')):.4f} lr {self.lr:.2e} "
+                  f"PublicTest {acc:.4f} / flip {acc_flip:.4f} (best {self.best:.4f}) {self._elapsed():.0f} s",
+                  flush=True)
+            self.epoch_s = time.time() - self.start
+            if cfg.time_budget_s and self._elapsed() + 1.1 * self.epoch_s > cfg.time_budget_s:
+                self.model.stop_training = True
+
+    epochs = 100_000 if cfg.time_budget_s else cfg.epochs
+    callbacks = [keras.callbacks.BackupAndRestore(str(out / "backup")), Schedule()]
+    wrapper.fit(x_tr, y_tr, batch_size=cfg.batch_size, epochs=epochs, shuffle=True, callbacks=callbacks, verbose=0)
+    shutil.rmtree(out / "backup", ignore_errors=True)
     return best
 
 
