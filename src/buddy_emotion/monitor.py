@@ -164,11 +164,11 @@ class MonitorOptions:
     min_window_samples: int = 3
     enter_threshold: float = 0.3
     exit_threshold: float = 0.2
-    min_duration: float = 12.0
+    min_duration: float = 8.0
     min_samples: int = 4
     max_gap: float = 30.0
     cooldown: float = 600.0
-    baseline_margin: float = 0.1
+    baseline_margin: float = 0.2
     baseline_quantile: float = 0.75
     max_baseline: float = 0.7
     calibration_samples: int = 60
