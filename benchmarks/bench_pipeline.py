@@ -28,6 +28,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -93,12 +94,14 @@ class FerPipeline:
 class OurPipeline:
     name = "buddy-emotion default (BlazeFace + int8 CNN, Detector.detect_sadness)"
 
-    def __init__(self, track: bool = False) -> None:
+    def __init__(self, track: bool = False, **options: Any) -> None:
         from buddy_emotion import Detector
 
-        self.detector = Detector(track=track)
+        self.detector = Detector(track=track, **options)
         if track:
             self.name = "buddy-emotion video mode (Detector(track=True))"
+        if options.get("tta") is False:
+            self.name = "  one view, no TTA (Detector(tta=False))"
 
     def __call__(self, frame: np.ndarray) -> int:
         return self.detector.detect_sadness(frame).face_count
@@ -224,11 +227,12 @@ def main() -> int:
     pipelines = {"ours": OurPipeline(), "fer": FerPipeline(fetch_fer())}
     colds = {key: cold(key) for key in pipelines}
     rows, ratios = [], {}
-    det_only = DetectorOnly()
+    det_only, one_view = DetectorOnly(), OurPipeline(tta=False)
     for bg in args.backgrounds:
         frames = make_frames(args.data, args.faces, args.empty, args.seed, bg)
-        rows.append({"background": bg, "pipeline": det_only.name, **measure(det_only, frames),
-                     "cold_start_s": float("nan"), "peak_rss_mb": float("nan")})
+        for extra in (det_only, one_view):
+            rows.append({"background": bg, "pipeline": extra.name, **measure(extra, frames),
+                         "cold_start_s": float("nan"), "peak_rss_mb": float("nan")})
         for key, p in pipelines.items():
             rows.append({"background": bg, "pipeline": p.name, **measure(p, frames), **colds[key]})
         ratios[f"{bg} background"] = rows[-1]["median_ms"] / rows[-2]["median_ms"]
