@@ -116,6 +116,22 @@ def test_time_budget_and_distillation_from_a_teacher(fake_npz: Path, tmp_path: P
         train(TrainConfig(out_dir=str(tmp_path / "bad"), optimizer="rmsprop", **small))
 
 
+def test_command_line_compacts_and_distils(fake_npz: Path, tmp_path: Path, capsys) -> None:
+    from buddy_emotion.training.__main__ import main
+
+    assert main(["compact", str(fake_npz), str(tmp_path / "small.npz")]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 136
+    common = ["--data", str(tmp_path / "small.npz"), "--epochs", "1", "--batch-size", "32", "--widths", "8", "16",
+              "16", "--threads", "1"]
+    assert main(["train", "--out-dir", str(tmp_path / "t"), *common]) == 0
+    teacher = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["best"]
+    assert main(["train", "--out-dir", str(tmp_path / "s"), *common, "--teachers", teacher, "--kd-weight", "0.5",
+                 "--optimizer", "sgd", "--stem-convs", "2"]) == 0
+    config = json.loads((tmp_path / "s" / "config.json").read_text())
+    assert config["teachers"] == [teacher]
+    assert config["stem_convs"] == 2
+
+
 def test_ensemble_of_one_model_twice_equals_the_model(tmp_path: Path) -> None:
     import keras
 
