@@ -21,6 +21,30 @@ from dataclasses import fields
 from buddy_emotion.training.fer import TrainConfig
 
 
+_HELP = {
+    "data": "fer2013_dev.npz, or its compact copy",
+    "out_dir": "run folder: config, history.csv, best.keras, resume state",
+    "epochs": "epochs of the schedule (ignored with --time-budget-s)",
+    "batch_size": "faces per step",
+    "learning_rate": "peak learning rate of the warm-up + cosine schedule",
+    "weight_decay": "L2 on the kernels",
+    "label_smoothing": "share of the target spread over all classes",
+    "ferplus_weight": "share of the FER+ vote distribution in the target (0: FER-2013 labels only)",
+    "widths": "channels per stage (48x48, then 24, 12, 6)",
+    "stem_convs": "convolutions at 48x48 before the first pooling",
+    "dropout": "before the softmax head",
+    "optimizer": "adam, or sgd (Nesterov momentum 0.9)",
+    "time_budget_s": "seconds of wall time the schedule spans; training stops there (0: use --epochs)",
+    "teachers": ".keras models to distil from (their softmax is averaged)",
+    "kd_weight": "share of the distillation term in the loss (0: none)",
+    "kd_temperature": "softening of the teacher's and student's outputs",
+    "init_from": ".keras model of the same architecture to start from",
+    "seed": "seed of the weights, the shuffling and the augmentation",
+    "limit": "train on the first N Training faces only (smoke runs)",
+    "threads": "CPU threads for TensorFlow (0: its default)",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m buddy_emotion.training", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -32,12 +56,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         val = getattr(defaults, f.name)
         flag = "--" + f.name.replace("_", "-")
+        doc = _HELP.get(f.name)
         if f.name == "teachers":
-            t.add_argument(flag, nargs="*", default=[], metavar="MODEL.keras")
+            t.add_argument(flag, nargs="*", default=[], metavar="MODEL.keras", help=doc)
+        elif f.name == "optimizer":
+            t.add_argument(flag, choices=["adam", "sgd"], default=val, help=doc)
         elif isinstance(val, tuple):
-            t.add_argument(flag, type=int, nargs="+", default=list(val))
+            t.add_argument(flag, type=int, nargs="+", default=list(val), help=doc)
         else:
-            t.add_argument(flag, type=type(val), default=val)
+            t.add_argument(flag, type=type(val), default=val, help=f"{doc} (default: %(default)s)")
     en = sub.add_parser("ensemble", help="average trained .keras models into one (then export it)")
     en.add_argument("models", nargs="+")
     en.add_argument("--out-dir", required=True)
