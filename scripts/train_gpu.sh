@@ -15,6 +15,9 @@
 # RUNS/NAME/history.csv. Export on a machine with TensorFlow:
 #   python -m buddy_emotion.training export RUNS/student/best.keras --run-dir RUNS/student --tta zoom+flip
 # On the project's device tool (10 minutes a call) the two steps ran as two calls, 495 s and 370 s.
+# A call carries at most 64 MiB (tracked files, .carry/ with the compact data, .whl/ with the Keras,
+# namex and optree wheels): move src/buddy_emotion/models/fer_cnn.keras and dlib_expression.npz out of
+# the tree for the call (and back after it), which also leaves room to carry a teacher's weights.
 set -u  # TRAIN_EXTRA="--limit 256" appends options to every run (smoke tests)
 DATA=${1:?usage: train_gpu.sh DATA RUNS [all|teacher|student] [TEACHER_S] [STUDENT_S]}
 RUNS=${2:?usage: train_gpu.sh DATA RUNS [all|teacher|student] [TEACHER_S] [STUDENT_S]}
