@@ -116,6 +116,22 @@ def test_time_budget_and_distillation_from_a_teacher(fake_npz: Path, tmp_path: P
         train(TrainConfig(out_dir=str(tmp_path / "bad"), optimizer="rmsprop", **small))
 
 
+def test_weight_average_is_what_is_evaluated_and_saved(fake_npz: Path, tmp_path: Path) -> None:
+    import keras
+
+    from buddy_emotion.training.fer import TrainConfig, train
+
+    cfg = TrainConfig(data=str(fake_npz), out_dir=str(tmp_path / "ema"), epochs=3, batch_size=32,
+                      widths=(8, 16, 16), seed=4, threads=1, ema=0.5, optimizer="sgd", learning_rate=0.05)
+    best = train(cfg)
+    with (tmp_path / "ema" / "history.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert all(0.0 <= float(r["val_accuracy_flip_raw"]) <= 1.0 for r in rows)
+    assert float(rows[0]["val_accuracy_flip"]) == float(rows[0]["val_accuracy_flip_raw"])  # epoch 0: average = raw
+    assert tuple(keras.models.load_model(best, compile=False).output_shape) == (None, 7)
+
+
 def test_command_line_compacts_and_distils(fake_npz: Path, tmp_path: Path, capsys) -> None:
     from buddy_emotion.training.__main__ import main
 

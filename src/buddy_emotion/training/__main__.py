@@ -39,6 +39,7 @@ _HELP = {
     "kd_weight": "share of the distillation term in the loss (0: none)",
     "kd_temperature": "softening of the teacher's and student's outputs",
     "init_from": ".keras model of the same architecture to start from",
+    "ema": "per-epoch exponential average of the weights (e.g. 0.8), evaluated and saved instead of them (0: off)",
     "seed": "seed of the weights, the shuffling and the augmentation",
     "limit": "train on the first N Training faces only (smoke runs)",
     "threads": "CPU threads for TensorFlow (0: its default)",

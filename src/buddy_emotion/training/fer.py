@@ -53,6 +53,7 @@ class TrainConfig:
     kd_weight: float = 0.0  # share of the distillation term in the loss (0: no distillation)
     kd_temperature: float = 2.0
     init_from: str = ""  # a .keras model of the same architecture to start from
+    ema: float = 0.0  # > 0: per-epoch exponential average of the weights, evaluated and saved instead of them
     seed: int = 1234
     limit: int = 0  # train on the first N Training rows only (smoke runs)
     threads: int = 0  # 0: the framework's default
@@ -357,7 +358,13 @@ def train(cfg: TrainConfig) -> Path:
     wrapper.compile(optimizer=opt, loss=loss)
     model.summary(print_fn=lambda s, **_: print(s))
     x_va = va["images"].astype(np.float32)[..., None]
-    fields_ = ["epoch", "loss", "learning_rate", "val_accuracy", "val_accuracy_flip", "wall_s"]
+    fields_ = ["epoch", "loss", "learning_rate", "val_accuracy", "val_accuracy_flip", "val_accuracy_flip_raw", "wall_s"]
+
+    def flip_accuracy() -> tuple[float, float]:
+        p = model.predict(x_va, batch_size=1024, verbose=0)
+        acc = float(np.mean(p.argmax(1) == va["labels"]))
+        p = (p + model.predict(x_va[:, :, ::-1], batch_size=1024, verbose=0)) / 2.0
+        return acc, float(np.mean(p.argmax(1) == va["labels"]))
 
     class Schedule(keras.callbacks.Callback):
         """Sets the learning rate each epoch, evaluates on PublicTest, keeps the best model and the log."""
@@ -368,6 +375,7 @@ def train(cfg: TrainConfig) -> Path:
             self.t0 = time.time()
             self.epoch_s = 0.0
             self.lr = 0.0
+            self.average: list[np.ndarray] | None = None  # the --ema weights (restarts on a resume)
             if history.is_file():
                 with history.open() as fh:
                     rows = list(csv.DictReader(fh))
@@ -389,13 +397,21 @@ def train(cfg: TrainConfig) -> Path:
             self.model.optimizer.learning_rate = self.lr
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            p = model.predict(x_va, batch_size=1024, verbose=0)
-            acc = float(np.mean(p.argmax(1) == va["labels"]))
-            p = (p + model.predict(x_va[:, :, ::-1], batch_size=1024, verbose=0)) / 2.0
-            acc_flip = float(np.mean(p.argmax(1) == va["labels"]))
-            if acc_flip > self.best:
-                self.best = acc_flip
-                model.save(best)
+            raw_flip = ""
+            if cfg.ema > 0:  # evaluate and keep the averaged weights; train on with the raw ones
+                raw = model.get_weights()
+                raw_flip = f"{flip_accuracy()[1]:.5f}"
+                self.average = raw if self.average is None else [
+                    cfg.ema * a + (1.0 - cfg.ema) * w for a, w in zip(self.average, raw)]
+                model.set_weights(self.average)
+            try:
+                acc, acc_flip = flip_accuracy()
+                if acc_flip > self.best:
+                    self.best = acc_flip
+                    model.save(best)
+            finally:
+                if cfg.ema > 0:
+                    model.set_weights(raw)
             new = not history.is_file()
             with history.open("a", newline="") as fh:
                 w = csv.DictWriter(fh, fieldnames=fields_)
@@ -403,7 +419,8 @@ def train(cfg: TrainConfig) -> Path:
                     w.writeheader()
                 w.writerow({"epoch": epoch, "loss": f"{(logs or {}).get('loss', float('nan')):.5f}",
                             "learning_rate": f"{self.lr:.6g}", "val_accuracy": f"{acc:.5f}",
-                            "val_accuracy_flip": f"{acc_flip:.5f}", "wall_s": f"{self._elapsed():.1f}"})
+                            "val_accuracy_flip": f"{acc_flip:.5f}", "val_accuracy_flip_raw": raw_flip,
+                            "wall_s": f"{self._elapsed():.1f}"})
             wall_file.write_text(f"{self._elapsed():.0f}\n")  # survives an interruption
             print(f"epoch {epoch}: loss {(logs or {}).get('loss', float('nan')):.4f} lr {self.lr:.2e} "
                   f"PublicTest {acc:.4f} / flip {acc_flip:.4f} (best {self.best:.4f}) {self._elapsed():.0f} s",
