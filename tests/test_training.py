@@ -157,7 +157,9 @@ def test_ensemble_of_one_model_twice_equals_the_model(tmp_path: Path) -> None:
     single = str(bundled_model_path("tensorflow"))
     path = build_ensemble([single, single], str(tmp_path / "ens"))
     x = np.random.default_rng(1).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
-    a = keras.models.load_model(single, compile=False).predict(x, verbose=0)
+    from buddy_emotion.backends.keras import widen_to_float32
+
+    a = widen_to_float32(keras, keras.models.load_model(single, compile=False)).predict(x, verbose=0)
     b = keras.models.load_model(path, compile=False).predict(x, verbose=0)
     np.testing.assert_allclose(a, b, atol=1e-5)
     config = json.loads((tmp_path / "ens" / "config.json").read_text())

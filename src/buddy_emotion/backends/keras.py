@@ -58,6 +58,25 @@ def _softmax_if_needed(p: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def widen_to_float32(keras: Any, model: Any) -> Any:
+    """``model`` itself if all its weights are float32, else a float32 copy (compute in float32).
+
+    The bundled ``.keras`` stores float16 weights (half the bytes). Run as stored, TensorFlow's CPU
+    graph mode gives wrong outputs for some batches of such a model, so it is widened on load.
+    """
+    if all(str(w.dtype) == "float32" for w in model.weights):
+        return model
+
+    def to_float32(layer: Any) -> Any:
+        config = layer.get_config()
+        config["dtype"] = "float32"
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=to_float32)
+    copy.set_weights([np.asarray(w, np.float32) for w in model.get_weights()])
+    return copy
+
+
 class KerasBackend(EmotionBackend):
     """FER-2013 CNN backend.
 
@@ -208,6 +227,7 @@ class KerasBackend(EmotionBackend):
             model = keras.models.load_model(str(self.model_path), compile=False)
         except Exception as e:  # keras raises many types for a bad file
             raise ModelFileError(f"Keras cannot load {self.model_path.name}: {e}") from None
+        model = widen_to_float32(keras, model)
         self._set_input_shape((1, *(int(v) for v in model.input_shape[1:])))
         self._n_out = int(model.output_shape[-1])
         self._in_dtype = np.dtype(np.float32)

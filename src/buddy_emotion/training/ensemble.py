@@ -25,11 +25,13 @@ def build_ensemble(member_paths: list[str], out_dir: str) -> Path:
     """Write ``out_dir/ensemble.keras`` (the averaged model) and a run folder describing its members."""
     import keras
 
+    from buddy_emotion.backends.keras import widen_to_float32
+
     if len(member_paths) < 2:
         raise ValueError("an ensemble needs at least two member models")
     members = []
     for i, path in enumerate(member_paths):
-        m = keras.models.load_model(path, compile=False)
+        m = widen_to_float32(keras, keras.models.load_model(path, compile=False))
         m.name = f"member_{i}"  # unique names inside the outer model
         members.append(m)
     inp = keras.Input(members[0].input_shape[1:], name="face")

@@ -63,6 +63,25 @@ def _latency_ms(tflite: Path, tta: Any) -> float:
     return round(time_per_face(KerasBackend(tflite, runtime="litert", tta=tta, num_threads=1))[0], 3)
 
 
+def save_float16(model, path: Path) -> None:  # model: keras.Model
+    """Save ``model`` as a ``.keras`` file with float16 weights: half the bytes of float32.
+
+    The ``keras`` backend widens it back to float32 on load (run in float16, TensorFlow's CPU graph
+    mode gives wrong outputs for some batches). The ``.tflite`` is converted from the float32 model.
+    """
+    import keras
+    import numpy as np
+
+    def to_float16(layer):  # noqa: ANN001, ANN202
+        config = layer.get_config()
+        config["dtype"] = "float16"
+        return layer.__class__.from_config(config)
+
+    half = keras.models.clone_model(model, clone_function=to_float16)
+    half.set_weights([np.asarray(w).astype(np.float16) for w in model.get_weights()])
+    half.save(path)
+
+
 def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: str | None = None,
                   tta: str = "flip") -> dict[str, Any]:
     """Write the bundle into ``dest`` (default: the package's ``models/``) and return the model card.
@@ -75,13 +94,13 @@ def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: 
 
     out = Path(dest) if dest else Path(str(resources.files("buddy_emotion") / "models"))
     out.mkdir(parents=True, exist_ok=True)
-    trained = keras.models.load_model(model_path, compile=False)
+    from buddy_emotion.backends.keras import widen_to_float32
+
+    trained = widen_to_float32(keras, keras.models.load_model(model_path, compile=False))  # a float16 file too
     # a fresh, uncompiled copy: no optimizer state in the shipped file
     model = keras.models.clone_model(trained)
     model.set_weights(trained.get_weights())
-    # float32: a float16 copy halves the file but TensorFlow's CPU graph mode then gives wrong softmax
-    # outputs on some batches (off by up to 0.66 on PublicTest faces), so the weights stay float32
-    model.save(out / "fer_cnn.keras")
+    save_float16(model, out / "fer_cnn.keras")
     with tempfile.TemporaryDirectory() as tmp:
         model.export(os.path.join(tmp, "sm"), format="tf_saved_model", verbose=False)
         sm = os.path.join(tmp, "sm")
@@ -147,6 +166,7 @@ def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: 
         "quantization": "dynamic range (int8 weights, float32 in/out)",
         "other_exports": others,
         "size_bytes": {"tflite": tfl.stat().st_size, "keras": (out / "fer_cnn.keras").stat().st_size},
+        "keras_weights": "float16 (widened to float32 on load by the keras backend)",
         "latency_ms_one_core": {"litert_tta": latency[tta], "litert_no_tta": latency["none"]},
     }
     (out / "fer_cnn.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
