@@ -72,7 +72,7 @@ def save_float16(model, path: Path) -> None:  # model: keras.Model
     import keras
     import numpy as np
 
-    def to_float16(layer):  # noqa: ANN001, ANN202
+    def to_float16(layer):
         config = layer.get_config()
         config["dtype"] = "float16"
         return layer.__class__.from_config(config)
