@@ -114,6 +114,8 @@ def test_time_budget_and_distillation_from_a_teacher(fake_npz: Path, tmp_path: P
     assert config["teachers"] == [str(teacher)] * 2
     with pytest.raises(ValueError, match="optimizer"):
         train(TrainConfig(out_dir=str(tmp_path / "bad"), optimizer="rmsprop", **small))
+    with pytest.raises(ValueError, match="does not match"):
+        train(TrainConfig(out_dir=str(tmp_path / "bad2"), init_from=str(teacher), **{**small, "widths": (8, 16)}))
 
 
 def test_weight_average_is_what_is_evaluated_and_saved(fake_npz: Path, tmp_path: Path) -> None:

@@ -252,9 +252,11 @@ def evaluate_probs(model, images: np.ndarray, tta: bool = True, batch: int = 512
 def _load_teachers(paths: tuple[str, ...]):  # -> list[keras.Model]
     import keras
 
+    from buddy_emotion.backends.keras import widen_to_float32
+
     teachers = []
     for i, path in enumerate(paths):
-        t = keras.models.load_model(path, compile=False)
+        t = widen_to_float32(keras, keras.models.load_model(path, compile=False))  # float16 files run in float32
         t.trainable = False
         t.name = f"teacher_{i}"
         teachers.append(t)
@@ -337,7 +339,12 @@ def train(cfg: TrainConfig) -> Path:
 
     model = build_model(cfg)
     if cfg.init_from:
-        model.set_weights(keras.models.load_model(cfg.init_from, compile=False).get_weights())
+        start = keras.models.load_model(cfg.init_from, compile=False).get_weights()
+        try:
+            model.set_weights([np.asarray(w, np.float32) for w in start])
+        except ValueError as e:
+            raise ValueError(f"--init-from {cfg.init_from} does not match --widths {list(cfg.widths)} "
+                             f"--stem-convs {cfg.stem_convs}: {e}") from None
     inp = keras.Input((48, 48, 1), name="face")
     augmented = _augment_layer(cfg.seed)(inp)  # one augmentation, seen by the student and its teachers
     student = model(augmented)
