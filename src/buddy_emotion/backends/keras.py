@@ -58,6 +58,19 @@ def _softmax_if_needed(p: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def cast_model(keras: Any, model: Any, dtype: str) -> Any:
+    """A copy of ``model`` whose layers hold and compute in ``dtype`` ("float32" or "float16")."""
+
+    def recast(layer: Any) -> Any:
+        config = layer.get_config()
+        config["dtype"] = dtype
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=recast)
+    copy.set_weights([np.asarray(w).astype(dtype) for w in model.get_weights()])
+    return copy
+
+
 def widen_to_float32(keras: Any, model: Any) -> Any:
     """``model`` itself if all its weights are float32, else a float32 copy (compute in float32).
 
@@ -66,15 +79,7 @@ def widen_to_float32(keras: Any, model: Any) -> Any:
     """
     if all(str(w.dtype) == "float32" for w in model.weights):
         return model
-
-    def to_float32(layer: Any) -> Any:
-        config = layer.get_config()
-        config["dtype"] = "float32"
-        return layer.__class__.from_config(config)
-
-    copy = keras.models.clone_model(model, clone_function=to_float32)
-    copy.set_weights([np.asarray(w, np.float32) for w in model.get_weights()])
-    return copy
+    return cast_model(keras, model, "float32")
 
 
 class KerasBackend(EmotionBackend):

@@ -70,16 +70,10 @@ def save_float16(model, path: Path) -> None:  # model: keras.Model
     mode gives wrong outputs for some batches). The ``.tflite`` is converted from the float32 model.
     """
     import keras
-    import numpy as np
 
-    def to_float16(layer):
-        config = layer.get_config()
-        config["dtype"] = "float16"
-        return layer.__class__.from_config(config)
+    from buddy_emotion.backends.keras import cast_model
 
-    half = keras.models.clone_model(model, clone_function=to_float16)
-    half.set_weights([np.asarray(w).astype(np.float16) for w in model.get_weights()])
-    half.save(path)
+    cast_model(keras, model, "float16").save(path)
 
 
 def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: str | None = None,

@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -439,8 +438,7 @@ def train(cfg: TrainConfig) -> Path:
     epochs = 100_000 if cfg.time_budget_s else cfg.epochs
     callbacks = [keras.callbacks.BackupAndRestore(str(out / "backup")), Schedule()]
     wrapper.fit(x_tr, y_tr, batch_size=cfg.batch_size, epochs=epochs, shuffle=True, callbacks=callbacks, verbose=0)
-    shutil.rmtree(out / "backup", ignore_errors=True)
-    return best
+    return best  # BackupAndRestore deleted its folder when the run ended
 
 
 def summarize(model_path: str | os.PathLike[str], data: str, tta: bool = True) -> dict[str, Any]:
