@@ -555,7 +555,7 @@ def run_sessions(personas: Sequence[Persona], gated: dict[tuple[int, int], list[
 
 TUNE_GRID = {
     "enter_threshold": [0.15, 0.2, 0.25, 0.3, 0.35],
-    "baseline_margin": [0.05, 0.1, 0.15, 0.2],
+    "baseline_margin": [0.4, 0.6, 0.8, 1.0],  # log-odds above the baseline level
     "min_duration": [8.0, 12.0, 16.0],
     "window": [10.0, 14.0, 20.0],
 }

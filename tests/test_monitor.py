@@ -33,6 +33,7 @@ from buddy_emotion.monitor import (
     TimelinePoint,
     check_quality,
     measure_face,
+    raise_level,
 )
 from buddy_emotion.testing import BAD_FRAMES
 from buddy_emotion.types import FaceBox, FaceEmotion, NoReadingReason, SadnessReading
@@ -83,7 +84,7 @@ class ScriptedDetector:
 
 
 PINNED = dict(enter_threshold=0.5, exit_threshold=0.4, min_duration=16.0, min_samples=6, window=20.0,
-              max_gap=20.0, cooldown=600.0, baseline_margin=0.25)
+              max_gap=20.0, cooldown=600.0, baseline_margin=1.0)
 """Decision settings the scripted tests are written against (the shipped defaults are tuned on benchmarks)."""
 
 
@@ -339,7 +340,8 @@ def test_baseline_calibration_silences_a_sad_looking_resting_face() -> None:
     b = m.baseline
     assert b is not None and 0.55 <= b.level <= 0.7
     enter, exit_ = m.levels()
-    assert enter == pytest.approx(min(b.level, m.options.max_baseline) + 0.25)
+    assert enter == pytest.approx(raise_level(min(b.level, m.options.max_baseline), 1.0))
+    assert 0.75 <= enter <= 0.87  # 0.55..0.7 raised by 1.0 in log-odds
     assert exit_ < enter
     # real sadness of this user, well above their resting look, still fires
     assert len(drive(m, resting(0.97, 90, seed=1), start=4000)) == 1
@@ -353,11 +355,23 @@ def test_no_event_while_calibrating() -> None:
 
 
 def test_calibration_cannot_silence_the_monitor_for_good() -> None:
-    m = SadnessMonitor(ScriptedDetector(), calibration_samples=10, max_baseline=0.4,
-                       **{**PINNED, "baseline_margin": 0.3})
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=10, max_baseline=0.4, **PINNED)
     drive(m, secs(20, 1.0))  # sad during calibration
     enter, _ = m.levels()
-    assert enter == pytest.approx(0.7)
+    assert enter == pytest.approx(0.6444, abs=1e-3)  # the cap 0.4 raised by 1.0 in log-odds, not 1.0
+
+
+@pytest.mark.parametrize(("level", "margin", "expected"), [
+    (0.5, 0.0, 0.5), (0.5, math.log(3.0), 0.75), (0.1, math.log(9.0), 0.5), (0.0, 0.8, 0.0), (1.0, 0.8, 1.0)])
+def test_raise_level_works_in_log_odds(level: float, margin: float, expected: float) -> None:
+    assert raise_level(level, margin) == pytest.approx(expected, abs=1e-5)
+
+
+def test_baseline_margin_is_checked() -> None:
+    with pytest.raises(ValueError, match="baseline_margin"):
+        MonitorOptions(baseline_margin=-0.1)
+    with pytest.raises(ValueError, match="max_baseline"):
+        MonitorOptions(max_baseline=1.0)
 
 
 def test_baseline_adapts_to_calm_readings() -> None:

@@ -9,7 +9,7 @@ speak now?". One sample is taken every couple of seconds and goes through three 
    :class:`~buddy_emotion.types.NoReadingReason` and do not count as evidence.
 3. **Decision** (:meth:`SadnessMonitor.feed`): the mean of the valid readings of the last ``window``
    seconds must reach the *enter level* (``enter_threshold``, raised for users whose resting face reads
-   as sad: ``baseline.level + baseline_margin``), stay above the *exit level* (hysteresis) for at least
+   as sad: ``baseline.level`` raised by ``baseline_margin`` in log-odds), stay above the *exit level* (hysteresis) for at least
    ``min_duration`` seconds and ``min_samples`` valid samples; gaps without a valid sample (the user looks
    away) up to ``max_gap`` seconds are tolerated; after an event nothing fires for ``cooldown`` seconds.
 
@@ -130,8 +130,9 @@ class QualityGate:
 class MonitorOptions:
     """Settings of a :class:`SadnessMonitor` (all times in seconds, sadness levels 0..1).
 
-    The defaults were tuned with ``benchmarks/bench_monitor.py`` on simulated sessions built from FER-2013
-    *Training* faces, one sample every 2 s; ``docs/monitor.md`` gives the figures and the reasons.
+    The defaults were tuned for the bundled model with ``benchmarks/bench_monitor.py`` on simulated
+    sessions of FER-2013 faces, one sample every 2 s; ``docs/monitor.md`` gives the figures, the reasons
+    and which faces each choice was made on.
 
     Attributes:
         window: the smoothed score is the mean of the valid readings of the last ``window`` seconds.
@@ -144,7 +145,10 @@ class MonitorOptions:
         max_gap: longest stretch without a valid reading (user away, quality-gated samples) that a spell,
             and the smoothing window, survive; longer gaps start afresh.
         cooldown: no event within this long after the previous one.
-        baseline_margin: the enter level is at least ``baseline.level + baseline_margin``.
+        baseline_margin: the enter level is at least the baseline level raised by this much in log-odds:
+            ``sigmoid(logit(min(baseline.level, max_baseline)) + baseline_margin)``. Log-odds, because a
+            fixed step in probability means less evidence near 0.5 than near 0 or 1: 0.8 takes a resting
+            level of 0.1 / 0.3 / 0.5 / 0.8 to 0.20 / 0.49 / 0.69 / 0.90.
         baseline_quantile: the baseline level is this quantile of the user's calm readings.
         max_baseline: the baseline level is capped here (a user who is sad during calibration can not
             silence the monitor for good).
@@ -164,13 +168,13 @@ class MonitorOptions:
     min_window_samples: int = 3
     enter_threshold: float = 0.3
     exit_threshold: float = 0.2
-    min_duration: float = 8.0
+    min_duration: float = 12.0
     min_samples: int = 4
     max_gap: float = 30.0
     cooldown: float = 600.0
-    baseline_margin: float = 0.2
+    baseline_margin: float = 0.8
     baseline_quantile: float = 0.75
-    max_baseline: float = 0.7
+    max_baseline: float = 0.8
     calibration_samples: int = 60
     adapt_baseline: bool = True
     baseline_window: int = 900
@@ -183,8 +187,10 @@ class MonitorOptions:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
                 raise ValueError(f"{name} must be a number within {lo}..{hi}, got {v!r}")
 
-        for name in ("enter_threshold", "exit_threshold", "baseline_margin", "baseline_quantile", "max_baseline"):
+        for name in ("enter_threshold", "exit_threshold", "baseline_quantile"):
             _num(name, 0.0, 1.0)
+        _num("baseline_margin", 0.0, 10.0)
+        _num("max_baseline", 0.0, 0.99)
         for name in ("min_duration", "cooldown"):
             _num(name, 0.0)
         for name in ("window", "max_gap"):
@@ -346,6 +352,12 @@ class MonitorStatus:
 # ---------------------------------------------------------------------------------------------------------
 # baseline
 # ---------------------------------------------------------------------------------------------------------
+
+
+def raise_level(level: float, margin: float) -> float:
+    """``level`` (0..1) raised by ``margin`` in log-odds: ``sigmoid(logit(level) + margin)``."""
+    p = min(max(float(level), 1e-6), 1.0 - 1e-6)
+    return 1.0 / (1.0 + math.exp(-(math.log(p / (1.0 - p)) + margin)))
 
 
 def _check_unit(name: str, value: Any) -> float:
@@ -768,7 +780,7 @@ class SadnessMonitor:
         o = self.options
         enter = o.enter_threshold
         if self._baseline is not None:
-            enter = max(enter, min(self._baseline.level, o.max_baseline) + o.baseline_margin)
+            enter = max(enter, raise_level(min(self._baseline.level, o.max_baseline), o.baseline_margin))
         enter = min(enter, 1.0)
         return enter, max(0.0, enter - (o.enter_threshold - o.exit_threshold))
 
