@@ -17,7 +17,7 @@ from buddy_emotion.face_detection import (
     default_face_detector,
     fer_crop_of,
 )
-from buddy_emotion.face_detection.blazeface import MODEL_FILE, MODEL_SHA256, model_sha256
+from buddy_emotion.face_detection.blazeface import MODEL_FILE, MODEL_SHA256, _shrink, model_sha256
 from buddy_emotion.testing import BAD_FRAMES, blank_frame, sample_face_frame
 from buddy_emotion.types import FaceBox
 
@@ -255,3 +255,19 @@ def test_keras_backend_video_mode() -> None:
     assert backend.detector.full_searches == 1
     with pytest.raises(ValueError):
         KerasBackend(track=True, detector=HaarFaceDetector())
+
+
+@pytest.mark.parametrize(("shape", "size"), [
+    ((480, 640, 3), (256, 192)),  # a webcam frame: halved once, then bilinear
+    ((1080, 1920, 3), (256, 144)),  # halved twice
+    ((481, 639), (256, 192)),  # odd sides, grey
+    ((100, 120, 3), (128, 107)),  # a small region: enlarged
+    ((192, 256, 3), (256, 192)),  # already the size: returned as is
+])
+def test_shrink_matches_an_area_resize(shape: tuple[int, ...], size: tuple[int, int]) -> None:
+    rng = np.random.default_rng(0)
+    smooth = cv2.GaussianBlur(rng.integers(0, 256, shape, dtype=np.uint8), (0, 0), 3)
+    small = _shrink(smooth, *size)
+    assert small.shape[:2] == (size[1], size[0]) and small.dtype == np.uint8
+    ref = cv2.resize(smooth, size, interpolation=cv2.INTER_AREA)
+    assert np.abs(small.astype(int) - ref.astype(int)).mean() < 2.0

@@ -55,6 +55,20 @@ def model_sha256(path: Path = MODEL_FILE) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` resized to ``width`` x ``height``: halved by pixel averaging while it is at least twice
+    as large, then bilinear. Close to one area-averaging resize (about 1 grey level apart on average)
+    at a fifth of the cost: OpenCV's area resize is slow at non-integer ratios (0.57 against 0.10 ms
+    for 640x480 -> 256x192 on one x86 core)."""
+    import cv2
+
+    while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
 class _Net:
     """One LiteRT interpreter of the model at one input size, with its anchors and input buffer."""
 
@@ -99,18 +113,15 @@ class _Net:
         width, height = self.size
         scale = min(width / w, height / h)
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+        small = _shrink(image, nw, nh)
+        rgb = cv2.cvtColor(small, cv2.COLOR_GRAY2RGB if small.ndim == 2 else cv2.COLOR_BGR2RGB)
         ox, oy = (width - nw) // 2, (height - nh) // 2
         with self.lock:
             x = self.input
             if (nw, nh) != (width, height):
                 x.fill(-1.0)
             view = x[0, oy:oy + nh, ox:ox + nw]
-            if small.ndim == 2:
-                view[...] = small[:, :, None]
-            else:
-                view[...] = small[:, :, 2::-1]  # BGR -> RGB
-            view *= 2.0 / 255.0
+            np.multiply(rgb, np.float32(2.0 / 255.0), out=view, casting="unsafe")  # uint8 -> [-1, 1]
             view -= 1.0
             self.it.set_tensor(self.index, x)
             self.it.invoke()
