@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import inspect
 import itertools
 import json
 import math
@@ -544,6 +545,14 @@ def _model_id(detector: Any) -> str:
         h.update(Path(path).read_bytes())
     for part in ("views", "crop_scale", "crop_shift", "detector"):  # what else changes the readings
         h.update(repr(getattr(backend, part, None)).encode())
+    # and the code that makes them: the backend, the face detector and the quality measures
+    from buddy_emotion import monitor
+
+    for obj in (backend, getattr(backend, "detector", None), monitor):
+        if obj is not None:
+            source = inspect.getsourcefile(obj if inspect.ismodule(obj) else type(obj))
+            if source:
+                h.update(Path(source).read_bytes())
     return h.hexdigest()[:12]
 
 
