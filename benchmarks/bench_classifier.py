@@ -16,7 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from buddy_emotion.backends.keras import KerasBackend, bundled_model_path  # noqa: E402
@@ -50,15 +49,16 @@ def main() -> int:
         for tta in (False, None):  # None: the views the model card names
             backend = KerasBackend(runtime=runtime, tta=tta, num_threads=1)
             med, p95 = time_per_face(backend, args.n)
-            rows.append({"runtime": runtime, "tta": f"{len(backend.views)} view(s)", "median_ms": round(med, 3), "p95_ms": round(p95, 3),
-                         "model_bytes": bundled_model_path(runtime).stat().st_size})
+            rows.append({"runtime": runtime, "tta": f"{len(backend.views)} view(s)", "median_ms": round(med, 3),
+                         "p95_ms": round(p95, 3), "model_bytes": bundled_model_path(runtime).stat().st_size})
     cold = cold_start()
     if args.json:
         print(json.dumps({"rows": rows, "cold_start_ms": round(cold, 1)}))
         return 0
     print(f"{'runtime':<11} {'TTA':<9} {'median ms/face':>14} {'p95 ms':>8} {'model bytes':>12}")
     for r in rows:
-        print(f"{r['runtime']:<11} {str(r['tta']):<9} {r['median_ms']:>14.3f} {r['p95_ms']:>8.3f} {r['model_bytes']:>12}")
+        print(f"{r['runtime']:<11} {str(r['tta']):<9} {r['median_ms']:>14.3f} {r['p95_ms']:>8.3f} "
+              f"{r['model_bytes']:>12}")
     print(f"cold start (import + load + first face, LiteRT, fresh process): {cold:.0f} ms")
     return 0
 

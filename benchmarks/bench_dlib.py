@@ -92,7 +92,8 @@ def main() -> int:
         n = len(det.detect(gray))
         rows.append((f"HOG detection per 640x480 frame, detect_width={width}, upsample={up} ({n} face)",
                      *timeit(lambda d=det: d.detect(gray), max(20, args.repeat // 4))))
-    rows.append(("full analyze() per 640x480 frame (defaults)", *timeit(lambda: b.analyze(frame), max(20, args.repeat // 4))))
+    rows.append(("full analyze() per 640x480 frame (defaults)",
+                 *timeit(lambda: b.analyze(frame), max(20, args.repeat // 4))))
 
     w = max(len(r[0]) for r in rows)
     print(f"{'what':<{w}}  {'median ms':>9}  {'p95 ms':>7}")

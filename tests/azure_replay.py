@@ -19,11 +19,11 @@ import copy
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest

@@ -20,7 +20,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from azure_replay import (
     FIXTURES,
     FakeClock,
@@ -31,6 +30,7 @@ from azure_replay import (
     refused_endpoint,
     server,  # noqa: F401 - fixture
 )
+
 from buddy_emotion import backends
 from buddy_emotion.backends.azure import NO_KEY_REASON, AzureFaceBackend
 from buddy_emotion.backends.base import Viability

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from azure_replay import FakeClock, ReplayServer, clear_network_env, offline_env, server  # noqa: F401 - fixtures
+
 from buddy_emotion import backends
 from buddy_emotion.backends.azure import NO_KEY_REASON, AzureFaceBackend
 from buddy_emotion.backends.base import EmotionBackend, Viability

@@ -165,7 +165,7 @@ def test_options_validation_and_overrides() -> None:
 
 def test_bad_input_raises_invalid_frame_error() -> None:
     m = monitor_for()
-    for name, bad in BAD_FRAMES.items():
+    for bad in BAD_FRAMES.values():
         with pytest.raises(InvalidFrameError):
             m.update(bad, timestamp=1.0)  # type: ignore[arg-type]
     for t in (float("nan"), float("inf"), "soon"):

@@ -254,7 +254,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         backend.close()
     if not args.json:
         print(f"backend {report['backend']}  n={report['n']}  faces found {report['faces_found']:.1%}")
-        print(f"accuracy {report['accuracy']:.4f}  macro F1 {report['macro_f1']:.4f}  sadness AUROC {report['sad_auroc']}")
+        print(f"accuracy {report['accuracy']:.4f}  macro F1 {report['macro_f1']:.4f}  "
+              f"sadness AUROC {report['sad_auroc']}")
         print(f"latency per image: median {report['latency_ms']['median']} ms, p95 {report['latency_ms']['p95']} ms")
         print(f"{'class':<10} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}")
         for lab, m in report["per_class"].items():
@@ -272,7 +273,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # -- parser -----------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="buddy-emotion", description="Tell when the person in front of a camera looks sad.")
+    p = argparse.ArgumentParser(prog="buddy-emotion",
+                                description="Tell when the person in front of a camera looks sad.")
     p.add_argument("--version", action="version", version=f"buddy-emotion {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 

@@ -96,7 +96,8 @@ def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit:
     except (OSError, ValueError) as e:
         raise ImageFileError(f"cannot read {p}: {e}") from None
     if images.dtype != np.uint8 or images.ndim not in (3, 4) or len(images) != len(ints):
-        raise ImageFileError(f"{p}: images must be (N,H,W[,3]) uint8 matching labels, got {images.dtype} {images.shape}")
+        raise ImageFileError(
+            f"{p}: images must be (N,H,W[,3]) uint8 matching labels, got {images.dtype} {images.shape}")
     if len(ints) and (ints.min() < 0 or ints.max() > 6):
         raise ImageFileError(f"{p}: labels must be FER-2013 class numbers 0..6")
     return LabelledImages([FER2013_ORDER[int(i)] for i in ints], images)

@@ -28,7 +28,8 @@ import numpy as np
 __all__ = [
     "predictor_path", "models_dir", "shape_to_array", "normalize_landmarks", "mirror_landmarks",
     "geometry_features", "GEOMETRY_NAMES", "align_face", "ALIGN_TEMPLATE", "appearance_features",
-    "plausible", "crop_rect", "REGISTERED_RECT", "expression_features", "eye_centres", "align_matrix", "MIRROR_68", "N_APPEARANCE",
+    "plausible", "crop_rect", "REGISTERED_RECT", "expression_features", "eye_centres", "align_matrix", "MIRROR_68",
+    "N_APPEARANCE",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -80,9 +81,9 @@ registered FER-style crop: the median box of dlib's HOG detector on FER-2013 cro
 def crop_rect(width: int, height: int, rect: tuple[float, float, float, float] = REGISTERED_RECT
               ) -> tuple[int, int, int, int]:
     """(left, top, right, bottom) pixels of the face rectangle of a registered ``width`` x ``height`` crop."""
-    l, t, r, b = rect
-    return (int(round(l * (width - 1))), int(round(t * (height - 1))),
-            int(round(r * (width - 1))), int(round(b * (height - 1))))
+    left, top, right, bottom = rect
+    return (int(round(left * (width - 1))), int(round(top * (height - 1))),
+            int(round(right * (width - 1))), int(round(bottom * (height - 1))))
 
 
 def _mirror_index() -> np.ndarray:

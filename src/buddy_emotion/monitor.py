@@ -9,9 +9,10 @@ speak now?". One sample is taken every couple of seconds and goes through three 
    :class:`~buddy_emotion.types.NoReadingReason` and do not count as evidence.
 3. **Decision** (:meth:`SadnessMonitor.feed`): the mean of the valid readings of the last ``window``
    seconds must reach the *enter level* (``enter_threshold``, raised for users whose resting face reads
-   as sad: ``baseline.level`` raised by ``baseline_margin`` in log-odds), stay above the *exit level* (hysteresis) for at least
-   ``min_duration`` seconds and ``min_samples`` valid samples; gaps without a valid sample (the user looks
-   away) up to ``max_gap`` seconds are tolerated; after an event nothing fires for ``cooldown`` seconds.
+   as sad: ``baseline.level`` raised by ``baseline_margin`` in log-odds), stay above the *exit level*
+   (hysteresis) for at least ``min_duration`` seconds and ``min_samples`` valid samples; gaps without a
+   valid sample (the user looks away) up to ``max_gap`` seconds are tolerated; after an event nothing
+   fires for ``cooldown`` seconds.
 
 Push mode (``monitor.update(frame, timestamp=t)``) serves live cameras, video files and tests alike;
 :meth:`SadnessMonitor.run` / :meth:`~SadnessMonitor.start` / :meth:`~SadnessMonitor.stop` drive a camera in

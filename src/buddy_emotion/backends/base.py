@@ -71,7 +71,7 @@ class EmotionBackend(ABC):
         """
         raise BackendError(f"backend {self.name!r} cannot classify face crops; give it full frames with analyze()")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op default for backends that hold nothing
         """Release models, sessions or connections. Idempotent."""
 
     def __enter__(self) -> EmotionBackend:

@@ -137,7 +137,8 @@ class VideoFileCamera(Camera):
             except Exception:
                 ok, frame = False, None
             if not ok or frame is None:
-                raise ImageFileError(f"cannot decode frame {self._index} (at {timestamp:.3f} s) of video file {self.path}")
+                raise ImageFileError(
+                    f"cannot decode frame {self._index} (at {timestamp:.3f} s) of video file {self.path}")
             if self.step is not None:
                 while self._next_time <= timestamp + _EPS:
                     self._next_time += self.step

@@ -201,7 +201,8 @@ class OpenCVCamera(Camera):
                 self.reconnects += 1
                 return frame, self._clock()
         self.close()
-        tried = f"{self.reconnect_attempts} reconnect attempts failed" if self.reconnect_attempts else "reconnecting is off"
+        tried = (f"{self.reconnect_attempts} reconnect attempts failed" if self.reconnect_attempts
+                 else "reconnecting is off")
         raise CameraError(
             f"{self.describe()} stopped delivering frames and {tried}: check that it is still plugged in "
             "(or the stream is reachable) and that no other program took it over"

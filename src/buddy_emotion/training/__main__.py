@@ -20,7 +20,6 @@ from dataclasses import fields
 
 from buddy_emotion.training.fer import TrainConfig
 
-
 _HELP = {
     "data": "fer2013_dev.npz, or its compact copy",
     "out_dir": "run folder: config, history.csv, best.keras, resume state",

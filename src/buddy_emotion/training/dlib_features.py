@@ -179,7 +179,8 @@ def _report(probs: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m buddy_emotion.training.dlib_features", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m buddy_emotion.training.dlib_features",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--data", default="../shared/data/fer2013/fer2013_dev.npz")
     ap.add_argument("--out", default="src/buddy_emotion/models/")
     ap.add_argument("--cache", default="runs/dlib_features")
@@ -222,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             keep.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
         tr = np.sort(np.concatenate(keep))
     fails = {s: {"crops": int(len(ix)), "implausible_fit": int((~lm["plausible"][ix]).sum()),
-                 "hog_detector_missed": int((~lm["hog_found"][ix]).sum())} for s, ix in (("Training", tr), ("PublicTest", te))}
+                 "hog_detector_missed": int((~lm["hog_found"][ix]).sum())}
+             for s, ix in (("Training", tr), ("PublicTest", te))}
     print("fit failures:", json.dumps(fails))
     ab = lm["points"][tr][lm["plausible"][tr]].astype(np.float64) / 48.0
     le, re = ab[:, 36:42].mean(1), ab[:, 42:48].mean(1)
@@ -271,13 +273,15 @@ def main(argv: list[str] | None = None) -> int:
         "labels": list(FER2013_ORDER),
         "arrays": {k: list(v.shape) for k, v in arrays.items()},
         "architecture": (f"standardise (x - mean) / scale, dense {best['hidden']} ReLU, dense 7 softmax"
-                         if best["hidden"] else "standardise (x - mean) / scale, dense 7 softmax (logistic regression)"),
+                         if best["hidden"]
+                         else "standardise (x - mean) / scale, dense 7 softmax (logistic regression)"),
         "features": {
             "count": int(x.shape[1]),
             "geometry": {"normalised_points": 136, "named": list(L.GEOMETRY_NAMES),
                          "normalisation": "origin at eye mid-point, eye line on +x, unit = inter-ocular distance"},
             "appearance": {"count": L.N_APPEARANCE,
-                           "hog": "cv2.HOGDescriptor on the aligned face resized 48->64: block 16, stride 8, cell 8, 9 bins",
+                           "hog": ("cv2.HOGDescriptor on the aligned face resized 48->64: block 16, stride 8, "
+                                   "cell 8, 9 bins"),
                            "alignment": {"size": 48, **L.ALIGN_TEMPLATE}},
             "test_time_mirror": True,
         },
