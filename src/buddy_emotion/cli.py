@@ -38,7 +38,7 @@ def _sample_frame(name: str) -> Any:
 
 
 def _reading_row(source: str, reading: Any) -> dict[str, Any]:
-    row = {"source": source}
+    row: dict[str, Any] = {"source": source}
     row.update(reading.as_dict())
     row["dominant"] = max(reading.scores, key=reading.scores.__getitem__) if reading.scores else None
     return row
@@ -158,7 +158,7 @@ def _write_video_frame(writer: Any, path: Path, img: Any) -> Any:
 
     if writer is None:
         h, w = img.shape[:2]
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (w, h))
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (w, h))
         if not writer.isOpened():
             raise ImageFileError(f"could not write {path}")
     writer.write(img)

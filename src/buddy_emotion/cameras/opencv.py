@@ -99,9 +99,10 @@ class OpenCVCamera(Camera):
                 raise CameraError(f"{name} must be a positive whole number of pixels or None, got {value!r}")
         if isinstance(reconnect_attempts, bool) or not isinstance(reconnect_attempts, int) or reconnect_attempts < 0:
             raise CameraError(f"reconnect_attempts must be a whole number >= 0, got {reconnect_attempts!r}")
-        for name, value in (("backoff", backoff), ("max_backoff", max_backoff)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
-                raise CameraError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        for name, seconds in (("backoff", backoff), ("max_backoff", max_backoff)):
+            if (not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not math.isfinite(seconds)
+                    or seconds < 0):
+                raise CameraError(f"{name} must be a number of seconds >= 0, got {seconds!r}")
         self.source: int | str = source
         self.width = width
         self.height = height

@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         lm = extract_landmarks(images, progress=progress)
         lm["seconds"] = np.array(time.time() - t0)
-        np.savez_compressed(lm_file, **lm)
+        np.savez_compressed(lm_file, **lm)  # type: ignore[arg-type]  # numpy's stub misreads **kwds
         print(f"landmarks of {len(images)} crops in {float(lm['seconds']):.0f} s -> {lm_file}")
     tr = np.flatnonzero(usage == "Training")
     te = np.flatnonzero(usage == "PublicTest")
