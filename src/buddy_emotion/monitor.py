@@ -58,6 +58,7 @@ __all__ = [
     "measure_face",
     "check_quality",
     "assess_reading",
+    "raise_level",
 ]
 
 log = logging.getLogger(__name__)
