@@ -556,9 +556,23 @@ def _model_id(detector: Any) -> str:
     return h.hexdigest()[:12]
 
 
-def run_sessions(personas: Sequence[Persona], gated: dict[tuple[int, int], list[MonitorSample]],
-                 options: MonitorOptions, args: argparse.Namespace) -> dict[str, Any]:
-    results = [simulate_user(p, gated, options, args.calm_hours * 3600, args.spells, args.seed) for p in personas]
+@dataclass
+class Draw:
+    """One draw of personas (``--seeds``): their seed, the personas and their cached readings."""
+
+    seed: int
+    personas: list[Persona]
+    pool: Pool
+
+
+Gated = dict[tuple[int, int], list[MonitorSample]]
+
+
+def run_sessions(draws: Sequence[tuple[Draw, Gated]], options: MonitorOptions,
+                 args: argparse.Namespace) -> dict[str, Any]:
+    """Every persona of every draw through one session each; scored together."""
+    results = [simulate_user(p, gated, options, args.calm_hours * 3600, args.spells, d.seed)
+               for d, gated in draws for p in d.personas]
     return score(results)
 
 
@@ -571,17 +585,16 @@ TUNE_GRID = {
 """The decision options ``--tune`` searches (the exit level stays 0.1 below the enter level)."""
 
 
-def tune(personas: Sequence[Persona], pool: Pool, base: MonitorOptions,
-         args: argparse.Namespace) -> list[dict[str, Any]]:
+def tune(draws: Sequence[Draw], base: MonitorOptions, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Grid over the decision options; the best keeps false events <= args.tune_false per 8 h."""
     rows = []
-    gated = gate_pool(pool, base)
+    gated = [(d, gate_pool(d.pool, base)) for d in draws]
     keys = list(TUNE_GRID)
     for values in itertools.product(*(TUNE_GRID[k] for k in keys)):
         changes = dict(zip(keys, values))
         changes["exit_threshold"] = max(0.0, changes["enter_threshold"] - (base.enter_threshold - base.exit_threshold))
         opts = base.replace(**changes)
-        rep = run_sessions(personas, gated, opts, args)
+        rep = run_sessions(gated, opts, args)
         s90 = rep["spells"].get("90", {})
         rows.append({**changes, "false_per_8h": rep["false_per_8h"], "caught_30s_90": s90.get("caught_30s"),
                      "visible_caught_30s_90": s90.get("visible_caught_30s"),
@@ -590,6 +603,49 @@ def tune(personas: Sequence[Persona], pool: Pool, base: MonitorOptions,
         print(f"  {changes} -> false/8h {rep['false_per_8h']:.2f}, 90s caught<=30s {s90.get('caught_30s', 0):.3f}",
               file=sys.stderr, flush=True)
     return rows
+
+
+def load_draw(seed: int, images: np.ndarray, pools: dict[str, np.ndarray], detector: Any,
+              screen: dict[str, list[int]], args: argparse.Namespace) -> Draw:
+    """The personas of ``seed`` and their readings: from ``--cache-dir`` when it holds them, else rendered."""
+    personas = make_personas(pools, args.users, seed, images, detector if args.prescreen else None, screen)
+    cache = None
+    if args.cache_dir:
+        tag = (f"{args.split}_{args.labels}_u{args.users}_v{args.variants}_s{seed}_p{int(args.prescreen)}_"
+               f"{_model_id(detector)}_c{CACHE_VERSION}")
+        cache = Path(args.cache_dir) / f"monitor_pool_{tag}.npz"
+        if cache.is_file():
+            z = np.load(cache, allow_pickle=False)
+            keys = [tuple(int(v) for v in k) for k in z["keys"]]
+            pool = Pool({k: z[f"r{i}"] for i, k in enumerate(keys)},
+                        {k: [str(c) for c in z[f"c{i}"]] for i, k in enumerate(keys)}, float(z["seconds"]))
+            return Draw(seed, personas, pool)
+    pool = build_pool(images, personas, detector, args.variants, quiet=args.json)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        keys = list(pool.rows)
+        arrays: dict[str, Any] = {"keys": np.array(keys), "seconds": np.array(pool.seconds)}
+        for i, k in enumerate(keys):
+            arrays[f"r{i}"] = pool.rows[k]
+            arrays[f"c{i}"] = np.array(pool.conditions[k])
+        np.savez_compressed(cache, **arrays)
+    return Draw(seed, personas, pool)
+
+
+def _merged(draws: Sequence[tuple[Draw, Gated]]) -> tuple[Pool, Gated, list[Persona]]:
+    """All draws as one pool, for :func:`pool_stats` (persona ids renumbered so that draws do not clash)."""
+    rows: dict[tuple[int, int], np.ndarray] = {}
+    conds: dict[tuple[int, int], list[str]] = {}
+    gated: Gated = {}
+    personas: list[Persona] = []
+    for k, (d, g) in enumerate(draws):
+        off = k * 1_000_000
+        for (uid, face), v in d.pool.rows.items():
+            rows[(uid + off, face)] = v
+            conds[(uid + off, face)] = d.pool.conditions[(uid, face)]
+            gated[(uid + off, face)] = g[(uid, face)]
+        personas += [dataclasses.replace(p, uid=p.uid + off) for p in d.personas]
+    return Pool(rows, conds, sum(d.pool.seconds for d, _ in draws)), gated, personas
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -602,7 +658,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--calm-hours", type=float, default=2.0, help="calm time per persona (hours)")
     ap.add_argument("--spells", type=int, default=6, help="sad spells per persona (60, 90, 120 s in turn)")
     ap.add_argument("--variants", type=int, default=12, help="jittered frames rendered per face")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the personas and their sessions")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
+                    help="several draws of --users personas, scored together (e.g. 0 1 2: 3x the spells, "
+                         "less noise; each draw's pool is built and cached on its own)")
     ap.add_argument("--backend", default="default", help="detector backend name")
     ap.add_argument("--model", default=None, help="a model file for the keras backend instead of the bundled one")
     ap.add_argument("--runtime", default="litert", choices=["litert", "tensorflow"])
@@ -636,31 +695,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     images, pools = load_faces(data, args.split, args.labels)
     screen: dict[str, list[int]] = {}
-    personas = make_personas(pools, args.users, args.seed, images, detector if args.prescreen else None, screen)
-    pool = None
-    cache = None
-    if args.cache_dir:
-        tag = (f"{args.split}_{args.labels}_u{args.users}_v{args.variants}_s{args.seed}_p{int(args.prescreen)}_"
-               f"{_model_id(detector)}_c{CACHE_VERSION}")
-        cache = Path(args.cache_dir) / f"monitor_pool_{tag}.npz"
-        if cache.is_file():
-            z = np.load(cache, allow_pickle=False)
-            keys = [tuple(int(v) for v in k) for k in z["keys"]]
-            pool = Pool({k: z[f"r{i}"] for i, k in enumerate(keys)},
-                        {k: [str(c) for c in z[f"c{i}"]] for i, k in enumerate(keys)}, float(z["seconds"]))
-    if pool is None:
-        pool = build_pool(images, personas, detector, args.variants, quiet=args.json)
-        if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            keys = list(pool.rows)
-            arrays: dict[str, Any] = {"keys": np.array(keys), "seconds": np.array(pool.seconds)}
-            for i, k in enumerate(keys):
-                arrays[f"r{i}"] = pool.rows[k]
-                arrays[f"c{i}"] = np.array(pool.conditions[k])
-            np.savez_compressed(cache, **arrays)
+    draws = [load_draw(seed, images, pools, detector, screen, args) for seed in (args.seeds or [args.seed])]
+    personas = [p for d in draws for p in d.personas]
 
     if args.tune:
-        rows = tune(personas, pool, options, args)
+        rows = tune(draws, options, args)
         ok = [r for r in rows if r["false_per_8h"] <= args.tune_false]
         ok.sort(key=lambda r: (-r["caught_30s_all"], r["false_per_8h"], r["median_delay_90"] or 1e9))
         if args.json:
@@ -671,29 +710,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("  " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
         return 0
 
-    gated = gate_pool(pool, options)
+    gated = [(d, gate_pool(d.pool, options)) for d in draws]
     t0 = time.monotonic()
-    report = run_sessions(personas, gated, options, args)
+    report = run_sessions(gated, options, args)
     sim_s = time.monotonic() - t0
-    stats = pool_stats(pool, gated, personas)
+    stats = pool_stats(*_merged(gated))
     out = {
         "split": args.split,
         "labels": args.labels,
         "backend": getattr(detector, "backend_name", args.backend),
         "model": args.model or "bundled",
-        "users": args.users,
+        "users": len(personas),
+        "seeds": [d.seed for d in draws],
         "sample_every_s": SAMPLE_EVERY,
         "options": {k: v for k, v in options.as_dict().items()},
         "prescreen": {c: {"kept": v[1], "dropped": v[0]} for c, v in sorted(screen.items())} if screen else None,
         "pool": stats,
-        "pool_seconds": pool.seconds,
+        "pool_seconds": sum(d.pool.seconds for d in draws),
         "simulation_seconds": sim_s,
         **report,
     }
     if args.json:
         print(json.dumps(out, default=str))
         return 0
-    print(f"SadnessMonitor benchmark: {args.split} faces ({args.labels} labels), {args.users} personas, "
+    seeds = ", ".join(str(d.seed) for d in draws)
+    print(f"SadnessMonitor benchmark: {args.split} faces ({args.labels} labels), {len(personas)} personas "
+          f"(seed {seeds}), "
           f"one sample every {SAMPLE_EVERY:.0f} s, backend {out['backend']} ({out['model']})")
     if screen:
         kept = sum(v[1] for v in screen.values())
@@ -723,7 +765,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if row["visible_caught_30s"] is not None:
             label_vis = f"  ...of spells with >= 50% samples counted (n={row['visible_n']})"
             print(f"{label_vis:<44} {row['visible_caught_30s']:>10.3f}")
-    print(f"\n(pool rendered and read in {pool.seconds:.0f} s; sessions simulated in {sim_s:.1f} s)")
+    print(f"\n(pool rendered and read in {out['pool_seconds']:.0f} s; sessions simulated in {sim_s:.1f} s)")
     return 0
 
 

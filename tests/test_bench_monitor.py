@@ -1,0 +1,39 @@
+"""Smoke test of ``benchmarks/bench_monitor.py``: the script runs end to end and its figures add up."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture()
+def bench_monitor():  # the benchmark module, imported from benchmarks/
+    sys.path.insert(0, str(BENCH))
+    try:
+        import bench_monitor
+
+        yield bench_monitor
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+@pytest.mark.fer
+def test_two_draws_are_scored_together(bench_monitor, fer_npz: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    common = ["--data", str(fer_npz), "--users", "2", "--calm-hours", "0.3", "--spells", "3", "--variants", "1",
+              "--json"]
+    runs = {}
+    for seeds in (["--seed", "0"], ["--seed", "1"], ["--seeds", "0", "1"]):
+        assert bench_monitor.main([*common, *seeds]) == 0
+        runs[" ".join(seeds)] = json.loads(capsys.readouterr().out)
+    both, a, b = runs["--seeds 0 1"], runs["--seed 0"], runs["--seed 1"]
+    assert both["seeds"] == [0, 1] and both["users"] == 4
+    assert both["false_events"] == a["false_events"] + b["false_events"]
+    assert both["calm_hours"] == pytest.approx(a["calm_hours"] + b["calm_hours"])
+    for length in ("60", "90", "120"):
+        assert both["spells"][length]["n"] == a["spells"][length]["n"] + b["spells"][length]["n"]
+    assert 0.0 <= both["pool"]["face_found_all"] <= 1.0
