@@ -686,10 +686,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = MonitorOptions().replace(**_parse_set(args.set))
     if args.model or args.tta:
         from buddy_emotion.backends.keras import KerasBackend
-        from buddy_emotion.training.export import TTA_SETS
 
-        views = TTA_SETS[args.tta] if args.tta else None
-        detector = Detector(KerasBackend(args.model, runtime=args.runtime, tta=views))
+        detector = Detector(KerasBackend(args.model, runtime=args.runtime, tta=args.tta))
     else:
         detector = Detector(args.backend)
 

@@ -117,6 +117,15 @@ def test_tta_views_average_the_transformed_faces() -> None:
     assert KerasBackend(tta=True).views == ((1.0, False), (1.0, True))
 
 
+def test_tta_by_name() -> None:
+    from buddy_emotion.backends.keras import TTA_VIEWS
+
+    assert KerasBackend(tta="none").views == ((1.0, False),)
+    assert KerasBackend(tta="flip+zoom").views == TTA_VIEWS["flip+zoom"] and len(TTA_VIEWS["flip+zoom"]) == 4
+    with pytest.raises(ValueError, match="flip\\+zoom"):  # the error lists the names
+        KerasBackend(tta="zoom")
+
+
 def test_bundled_tta_follows_the_card() -> None:
     from buddy_emotion.backends.keras import bundled_model_card
 
@@ -126,7 +135,7 @@ def test_bundled_tta_follows_the_card() -> None:
     assert KerasBackend(bundled_model_path("litert")).views == ((1.0, False),)  # your own file: no TTA unless asked
 
 
-@pytest.mark.parametrize("bad", [[], [(3.0, False)], "flip", [(1.0,)], 5])
+@pytest.mark.parametrize("bad", [[], [(3.0, False)], "mirror", [(1.0,)], 5])
 def test_bad_tta_is_rejected(bad: object) -> None:
     with pytest.raises(ValueError):
         KerasBackend(tta=bad)

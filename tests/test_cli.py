@@ -94,3 +94,25 @@ def test_watch_dead_camera_one_line(capsys) -> None:
 def test_console_script_runs() -> None:
     out = subprocess.run([sys.executable, "-m", "buddy_emotion.cli", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("buddy-emotion ")
+
+
+def test_analyze_tta_changes_the_views(capsys) -> None:
+    readings = {}
+    for tta in ("none", "flip+zoom"):
+        assert main(["analyze", "--sample", "astronaut", "--json", "--tta", tta]) == 0
+        readings[tta] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert readings["none"]["face_count"] == readings["flip+zoom"]["face_count"] == 1
+    assert readings["none"]["sadness"] != readings["flip+zoom"]["sadness"]  # other views, another average
+
+
+def test_tta_is_refused_for_backends_without_views(capsys, tmp_path) -> None:
+    assert main(["analyze", "--sample", "astronaut", "--backend", "dlib", "--tta", "none"]) == 2
+    assert "--tta applies to the default and keras backends" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "none.npz"), "--backend", "azure", "--tta", "flip"]) == 2
+
+
+def test_cli_tta_choices_are_the_backend_view_sets() -> None:
+    from buddy_emotion.backends.keras import TTA_VIEWS
+    from buddy_emotion.cli import TTA_CHOICES
+
+    assert tuple(TTA_VIEWS) == TTA_CHOICES

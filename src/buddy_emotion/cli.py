@@ -97,12 +97,33 @@ def _progress(iterable: Any, **kw: Any) -> Any:
 
 
 # -- commands ---------------------------------------------------------------------------------------------
+_KERAS_ONLY = ("default", "keras")
+TTA_CHOICES = ("none", "flip", "zoom+flip", "flip+zoom", "flip+2zoom")  # buddy_emotion.backends.keras.TTA_VIEWS
+
+
+def _backend_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Backend options from ``--tta`` / ``--track``; None (after an error message) when the backend has none."""
+    options: dict[str, Any] = {}
+    for flag, key, value in (("--tta", "tta", getattr(args, "tta", None)),
+                             ("--track", "track", getattr(args, "track", False) or None)):
+        if value is None:
+            continue
+        if args.backend not in _KERAS_ONLY:
+            print(f"error: {flag} applies to the default and keras backends, not {args.backend!r}", file=sys.stderr)
+            return None
+        options[key] = value
+    return options
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from buddy_emotion.cameras import VideoFileCamera
     from buddy_emotion.detector import Detector
     from buddy_emotion.frames import load_image
 
-    detector = Detector(args.backend, threshold=args.threshold)
+    options = _backend_options(args)
+    if options is None:
+        return 2
+    detector = Detector(args.backend, threshold=args.threshold, **options)
     annotate_dir = Path(args.annotate) if args.annotate else None
     if annotate_dir:
         annotate_dir.mkdir(parents=True, exist_ok=True)
@@ -169,12 +190,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from buddy_emotion.cameras import open_camera
     from buddy_emotion.detector import Detector
 
-    options = {}
-    if args.track:
-        if args.backend not in ("default", "keras"):
-            print(f"error: --track applies to the default and keras backends, not {args.backend!r}", file=sys.stderr)
-            return 2
-        options["track"] = True
+    options = _backend_options(args)
+    if options is None:
+        return 2
     detector = Detector(args.backend, threshold=args.threshold, **options)
     monitor = None
     if not args.no_monitor:
@@ -246,8 +264,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from buddy_emotion import backends
     from buddy_emotion.evaluation import evaluate, load_labelled
 
+    options = _backend_options(args)
+    if options is None:
+        return 2
     data = load_labelled(args.data, split=args.split, limit=args.limit)
-    backend = backends.create(args.backend)
+    backend = backends.create(args.backend, **options)
     try:
         report = evaluate(backend, data, cropped=args.cropped, progress=True)
     finally:
@@ -281,6 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     def backend_opt(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--backend", default="default", help="backend name (see 'buddy-emotion backends')")
         sp.add_argument("--threshold", type=float, default=0.5, help="sadness probability counted as sad (0..1)")
+        tta_opt(sp)
+
+    def tta_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--tta", choices=TTA_CHOICES, default=None,
+                        help="views of each face the default/keras backend averages (default: the model card's, "
+                             "flip): none is about half the classifier's cost, flip+zoom doubles it")
 
     a = sub.add_parser("analyze", help="analyze images, folders and videos")
     a.add_argument("paths", nargs="*", help="image files, video files or folders")
@@ -312,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="evaluate a backend on labelled faces (.npz or folder with labels.csv)")
     e.add_argument("data")
     e.add_argument("--backend", default="default")
+    tta_opt(e)
     e.add_argument("--split", default=None, help="rows whose 'usage' equals this (npz only)")
     e.add_argument("--cropped", action="store_true", help="images are face crops: skip detection")
     e.add_argument("--limit", type=int, default=None, help="first N images only")

@@ -30,7 +30,17 @@ from buddy_emotion.frames import to_gray, validate_frame
 from buddy_emotion.labels import FER2013_ORDER, normalize_label
 from buddy_emotion.types import FaceEmotion
 
-__all__ = ["KerasBackend", "bundled_model_path", "bundled_model_card"]
+__all__ = ["KerasBackend", "bundled_model_path", "bundled_model_card", "TTA_VIEWS"]
+
+TTA_VIEWS: dict[str, tuple[tuple[float, bool], ...]] = {
+    "none": ((1.0, False),),
+    "flip": ((1.0, False), (1.0, True)),
+    "zoom+flip": ((1.08, False), (1.08, True)),
+    "flip+zoom": ((1.0, False), (1.0, True), (1.08, False), (1.08, True)),
+    "flip+2zoom": ((1.0, False), (1.0, True), (0.92, False), (0.92, True), (1.08, False), (1.08, True)),
+}
+"""Named test-time augmentation view sets, ``(zoom about the crop centre, mirror)`` per view; the
+``tta`` argument of :class:`KerasBackend` takes these names. Each view is one more network pass."""
 
 Runtime = Literal["litert", "tensorflow"]
 
@@ -98,8 +108,9 @@ class KerasBackend(EmotionBackend):
         track: video mode for the default detector: frames are taken as one stream and the next face is
             first searched around the last one (:class:`~buddy_emotion.face_detection.BlazeFaceDetector`).
         tta: test-time augmentation: classify several views of each face and average. ``False``: the face
-            alone; ``True``: the face and its mirror image; or a sequence of ``(zoom, mirror)`` views, zoom
-            being a scale about the crop centre (``(1.08, False)`` magnifies by 8%). Default: the views the
+            alone; ``True``: the face and its mirror image; a name from :data:`TTA_VIEWS` (``"flip+zoom"``:
+            four views); or a sequence of ``(zoom, mirror)`` views, zoom being a scale about the crop
+            centre (``(1.08, False)`` magnifies by 8%). Default: the views the
             bundled model card names, none for your own model. Each view costs one more network pass.
         num_threads: CPU threads for LiteRT.
         crop_scale, crop_shift: the crop convention (see :mod:`buddy_emotion.face_detection`); default: the
@@ -294,6 +305,10 @@ class KerasBackend(EmotionBackend):
             return ((1.0, False), (1.0, True))
         if tta is False:
             return ((1.0, False),)
+        if isinstance(tta, str):
+            if tta not in TTA_VIEWS:
+                raise ValueError(f"tta must be one of {', '.join(TTA_VIEWS)} by name, got {tta!r}")
+            return TTA_VIEWS[tta]
         try:
             views = tuple((float(z), bool(m)) for z, m in tta)
         except (TypeError, ValueError):

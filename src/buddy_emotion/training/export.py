@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from buddy_emotion.backends.keras import TTA_VIEWS
+
 
 def _convert(saved_model: str, kind: str) -> bytes:
     """``kind``: "dynamic" (int8 weights, the shipped one), "float16" or "float32"."""
@@ -38,14 +40,8 @@ def _command(config: dict[str, Any]) -> str:
     return command(config)
 
 
-TTA_SETS: dict[str, list[tuple[float, bool]]] = {
-    "none": [(1.0, False)],
-    "flip": [(1.0, False), (1.0, True)],
-    "zoom+flip": [(1.08, False), (1.08, True)],
-    "flip+zoom": [(1.0, False), (1.0, True), (1.08, False), (1.08, True)],
-    "flip+2zoom": [(1.0, False), (1.0, True), (0.92, False), (0.92, True), (1.08, False), (1.08, True)],
-}
-"""Test-time augmentation view sets the export measures: (zoom about the crop centre, mirror) per view."""
+TTA_SETS = TTA_VIEWS
+"""Test-time augmentation view sets the export measures: the backend's named sets."""
 
 
 def _litert_report(tflite: Path, data: str, tta: Any) -> dict[str, Any]:
