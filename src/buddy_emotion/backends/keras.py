@@ -295,16 +295,14 @@ class KerasBackend(EmotionBackend):
     def _parse_views(tta: Any, bundled: bool) -> tuple[tuple[float, bool], ...]:
         if tta is None:
             if not bundled:
-                return ((1.0, False),)
+                return TTA_VIEWS["none"]
             card = bundled_model_card()
             views = card.get("tta_views")
             if views is None:
-                return ((1.0, False), (1.0, True)) if card.get("tta", True) else ((1.0, False),)
+                return TTA_VIEWS["flip"] if card.get("tta", True) else TTA_VIEWS["none"]
             tta = views
-        if tta is True:
-            return ((1.0, False), (1.0, True))
-        if tta is False:
-            return ((1.0, False),)
+        if tta is True or tta is False:
+            return TTA_VIEWS["flip" if tta else "none"]
         if isinstance(tta, str):
             if tta not in TTA_VIEWS:
                 raise ValueError(f"tta must be one of {', '.join(TTA_VIEWS)} by name, got {tta!r}")

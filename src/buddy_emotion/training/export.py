@@ -40,10 +40,6 @@ def _command(config: dict[str, Any]) -> str:
     return command(config)
 
 
-TTA_SETS = TTA_VIEWS
-"""Test-time augmentation view sets the export measures: the backend's named sets."""
-
-
 def _litert_report(tflite: Path, data: str, tta: Any) -> dict[str, Any]:
     from buddy_emotion.backends.keras import KerasBackend
     from buddy_emotion.evaluation import evaluate, load_labelled
@@ -76,10 +72,11 @@ def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: 
                   tta: str = "flip") -> dict[str, Any]:
     """Write the bundle into ``dest`` (default: the package's ``models/``) and return the model card.
 
-    ``tta`` names the view set (:data:`TTA_SETS`) the card tells the backend to use; all are measured.
+    ``tta`` names the view set (:data:`buddy_emotion.backends.keras.TTA_VIEWS`) the card tells the backend
+    to use; all are measured.
     """
-    if tta not in TTA_SETS:
-        raise ValueError(f"tta must be one of {sorted(TTA_SETS)}, got {tta!r}")
+    if tta not in TTA_VIEWS:
+        raise ValueError(f"tta must be one of {sorted(TTA_VIEWS)}, got {tta!r}")
     import keras
 
     out = Path(dest) if dest else Path(str(resources.files("buddy_emotion") / "models"))
@@ -102,8 +99,8 @@ def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: 
             others[kind] = {"bytes": path.stat().st_size, "tta_accuracy": _litert_report(path, data, True)["accuracy"],
                             "ms_tta": _latency_ms(path, True)}
     tfl = out / "fer_cnn.tflite"
-    reports = {name: _litert_report(tfl, data, views) for name, views in TTA_SETS.items()}
-    latency = {name: _latency_ms(tfl, views) for name, views in TTA_SETS.items()}
+    reports = {name: _litert_report(tfl, data, views) for name, views in TTA_VIEWS.items()}
+    latency = {name: _latency_ms(tfl, views) for name, views in TTA_VIEWS.items()}
     best = reports[tta]
     config: dict[str, Any] = {}
     history: list[dict[str, str]] = []
@@ -148,7 +145,7 @@ def export_bundle(model_path: str, data: str, dest: str | None = None, run_dir: 
         },
         "tta": tta != "none",
         "tta_name": tta,
-        "tta_views": [list(v) for v in TTA_SETS[tta]],
+        "tta_views": [list(v) for v in TTA_VIEWS[tta]],
         "publictest": {k: best[k] for k in ("n", "accuracy", "macro_f1", "per_class", "confusion", "sad_auroc")},
         "publictest_by_tta": {name: {"accuracy": r["accuracy"], "sad_auroc": r["sad_auroc"],
                                      "sad_recall": r["per_class"]["sadness"]["recall"], "ms_per_face": latency[name]}
