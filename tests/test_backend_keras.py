@@ -59,7 +59,7 @@ def test_own_model_with_label_order(tmp_path) -> None:
     # the bundled model under a permuted label order: the scores follow the given names
     order = ["neutral", "surprise", "sad", "happy", "fear", "disgust", "angry"]
     b = KerasBackend(bundled_model_path("litert"), labels=order, tta=False)
-    ref = KerasBackend(tta=False)
+    ref = KerasBackend(tta=False, class_bias={})  # a file of your own gets no prior
     crop = np.random.default_rng(1).integers(0, 255, (48, 48), dtype=np.uint8)
     got = b.classify_faces([crop])[0].scores
     want = ref.classify_faces([crop])[0].scores
@@ -133,6 +133,32 @@ def test_bundled_tta_follows_the_card() -> None:
     expected = tuple((float(z), bool(f)) for z, f in card.get("tta_views", [[1.0, False], [1.0, True]]))
     assert KerasBackend().views == expected
     assert KerasBackend(bundled_model_path("litert")).views == ((1.0, False),)  # your own file: no TTA unless asked
+
+
+def test_class_bias_multiplies_the_odds_of_its_label() -> None:
+    faces = list(np.random.default_rng(8).integers(0, 256, (5, 48, 48), dtype=np.uint8))
+    raw = KerasBackend(class_bias={}).classify_faces(faces)
+    biased = KerasBackend(class_bias={"sad": 0.7}).classify_faces(faces)
+    for r, b in zip(raw, biased):
+        assert sum(b.scores.values()) == pytest.approx(1.0)
+        odds = b.sadness / (1 - b.sadness) / (r.sadness / (1 - r.sadness))
+        assert odds == pytest.approx(np.exp(0.7), rel=1e-6)
+        others = [k for k in r.scores if k != "sadness"]  # the other labels keep their ratios
+        assert b.scores[others[0]] / b.scores[others[1]] == pytest.approx(r.scores[others[0]] / r.scores[others[1]])
+
+
+def test_bundled_class_bias_follows_the_card() -> None:
+    card_bias = bundled_model_card().get("class_bias", {})
+    assert KerasBackend().class_bias == card_bias
+    assert KerasBackend(bundled_model_path("litert")).class_bias == {}  # your own file: no prior unless asked
+    assert KerasBackend(class_bias={}).class_bias == {}
+
+
+@pytest.mark.parametrize("bad", [{"bored": 0.1}, {"contempt": 0.1}, {"sadness": "x"}, {"sadness": float("nan")},
+                                 {"sadness": 9.0}, [("sadness", 0.1)]])
+def test_bad_class_bias_is_rejected(bad: object) -> None:
+    with pytest.raises(ValueError):
+        KerasBackend(class_bias=bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", [[], [(3.0, False)], "mirror", [(1.0,)], 5])

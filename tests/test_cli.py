@@ -111,6 +111,19 @@ def test_tta_is_refused_for_backends_without_views(capsys, tmp_path) -> None:
     assert main(["eval", str(tmp_path / "none.npz"), "--backend", "azure", "--tta", "flip"]) == 2
 
 
+def test_class_bias_option(capsys) -> None:
+    readings = {}
+    for bias in ("none", "sadness=1.0"):
+        assert main(["analyze", "--sample", "astronaut", "--json", "--class-bias", bias]) == 0
+        readings[bias] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sadness"]
+    p0, p1 = readings["none"], readings["sadness=1.0"]
+    assert p1 / (1 - p1) == pytest.approx(np.e * p0 / (1 - p0), rel=1e-3)
+    with pytest.raises(SystemExit):
+        main(["analyze", "--sample", "astronaut", "--class-bias", "bored=1"])
+    assert "unknown emotion label" in capsys.readouterr().err
+    assert main(["analyze", "--sample", "astronaut", "--backend", "dlib", "--class-bias", "none"]) == 2
+
+
 def test_cli_tta_choices_are_the_backend_view_sets() -> None:
     from buddy_emotion.backends.keras import TTA_VIEWS
     from buddy_emotion.cli import TTA_CHOICES

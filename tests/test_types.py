@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from buddy_emotion import EMOTIONS, FaceBox, FaceEmotion, NoReadingReason, SadnessReading
-from buddy_emotion.labels import FER2013_ORDER, normalize_label
+from buddy_emotion.labels import FER2013_ORDER, normalize_label, parse_label_values
 
 
 def test_canonical_labels() -> None:
@@ -22,6 +22,14 @@ def test_normalize_label(name: str, want: str) -> None:
 def test_normalize_label_rejects_unknown() -> None:
     with pytest.raises(ValueError, match="unknown emotion"):
         normalize_label("bored")
+
+
+def test_parse_label_values() -> None:
+    assert parse_label_values("sad=0.1, Fear=-0.25") == {"sadness": 0.1, "fear": -0.25}
+    assert parse_label_values("none") == {}
+    for bad in ("sad", "sad=x", "bored=0.1", "", "sad=0.1,"):
+        with pytest.raises(ValueError):
+            parse_label_values(bad)
 
 
 def test_face_box() -> None:

@@ -101,10 +101,22 @@ _KERAS_ONLY = ("default", "keras")
 TTA_CHOICES = ("none", "flip", "zoom+flip", "flip+zoom", "flip+2zoom")  # buddy_emotion.backends.keras.TTA_VIEWS
 
 
+def _class_bias(text: str) -> dict[str, float]:
+    """``--class-bias`` value: ``none`` or ``LABEL=NATS[,LABEL=NATS...]``."""
+    from buddy_emotion.labels import parse_label_values
+
+    try:
+        return parse_label_values(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _backend_options(args: argparse.Namespace) -> dict[str, Any] | None:
-    """Backend options from ``--tta`` / ``--track``; None (after an error message) when the backend has none."""
+    """Backend options from ``--tta`` / ``--class-bias`` / ``--track``; None (after an error message) when the
+    backend has none."""
     options: dict[str, Any] = {}
     for flag, key, value in (("--tta", "tta", getattr(args, "tta", None)),
+                             ("--class-bias", "class_bias", getattr(args, "class_bias", None)),
                              ("--track", "track", getattr(args, "track", False) or None)):
         if value is None:
             continue
@@ -308,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--tta", choices=TTA_CHOICES, default=None,
                         help="views of each face the default/keras backend averages (default: the model card's, "
                              "flip): none is about half the classifier's cost, flip+zoom doubles it")
+        sp.add_argument("--class-bias", type=_class_bias, default=None, metavar="LABEL=NATS|none",
+                        help="decision prior of the default/keras backend, in nats added to a label's log "
+                             "probability (default: the model card's, sadness=0.1); none: the raw network")
 
     a = sub.add_parser("analyze", help="analyze images, folders and videos")
     a.add_argument("paths", nargs="*", help="image files, video files or folders")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["EMOTIONS", "FER2013_ORDER", "SADNESS", "normalize_label"]
+__all__ = ["EMOTIONS", "FER2013_ORDER", "SADNESS", "normalize_label", "parse_label_values"]
 
 EMOTIONS: Final[tuple[str, ...]] = (
     "anger",
@@ -57,3 +57,24 @@ def normalize_label(name: str) -> str:
         return _ALIASES[key]
     except KeyError:
         raise ValueError(f"unknown emotion label {name!r}; expected one of {', '.join(EMOTIONS)}") from None
+
+
+def parse_label_values(text: str) -> dict[str, float]:
+    """Parse ``"sadness=0.1,fear=-0.2"`` (or ``"none"``: an empty mapping) into canonical label -> number.
+
+    Raises:
+        ValueError: not of that form, or a label this library does not know.
+    """
+    if str(text).strip().lower() == "none":
+        return {}
+    out: dict[str, float] = {}
+    for part in str(text).split(","):
+        label, sep, value = part.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not sep or number is None:
+            raise ValueError(f"expected none or LABEL=NUMBER[,LABEL=NUMBER...], got {text!r}")
+        out[normalize_label(label)] = number
+    return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -112,6 +112,11 @@ class KerasBackend(EmotionBackend):
             four views); or a sequence of ``(zoom, mirror)`` views, zoom being a scale about the crop
             centre (``(1.08, False)`` magnifies by 8%). Default: the views the
             bundled model card names, none for your own model. Each view costs one more network pass.
+        class_bias: a decision prior, in nats per label, added to the log of the averaged probabilities
+            before they are renormalised: ``{"sadness": 0.1}`` multiplies the odds of sadness against
+            every other class by e**0.1 = 1.105. It moves which label wins, never how faces rank by
+            one label's score. Default: the ``class_bias`` of the bundled model card, none for your own
+            model; ``{}`` gives the network's raw averaged probabilities.
         num_threads: CPU threads for LiteRT.
         crop_scale, crop_shift: the crop convention (see :mod:`buddy_emotion.face_detection`); default: the
             detector's own ``fer_crop``.
@@ -123,7 +128,8 @@ class KerasBackend(EmotionBackend):
                  labels: Sequence[str] | None = None, color: Literal["bgr", "rgb"] = "bgr",
                  input_range: tuple[float, float] = (0.0, 255.0), detector: FaceDetector | None = None,
                  tta: bool | Sequence[tuple[float, bool]] | None = None, num_threads: int = 1,
-                 crop_scale: float | None = None, crop_shift: float | None = None, track: bool = False) -> None:
+                 crop_scale: float | None = None, crop_shift: float | None = None, track: bool = False,
+                 class_bias: Mapping[str, float] | None = None) -> None:
         if runtime not in ("litert", "tensorflow"):
             raise ValueError(f"runtime must be 'litert' or 'tensorflow', got {runtime!r}")
         if color not in ("bgr", "rgb"):
@@ -142,6 +148,8 @@ class KerasBackend(EmotionBackend):
         self.color = color
         self.input_range = (float(input_range[0]), float(input_range[1]))
         self.views = self._parse_views(tta, bundled)
+        self.class_bias = self._parse_bias(class_bias, bundled, names)
+        self._log_bias = np.array([self.class_bias.get(n, 0.0) for n in names], dtype=np.float64)
         self.tta = len(self.views) > 1
         if crop_scale is not None and not 0.2 <= float(crop_scale) <= 5.0:
             raise ValueError(f"crop_scale must be within 0.2..5 (a multiple of the box side), got {crop_scale!r}")
@@ -315,6 +323,26 @@ class KerasBackend(EmotionBackend):
             raise ValueError(f"tta views need a zoom within 0.5..2, got {tta!r}")
         return views
 
+    @staticmethod
+    def _parse_bias(bias: Mapping[str, float] | None, bundled: bool, names: tuple[str, ...]) -> dict[str, float]:
+        if bias is None:
+            bias = bundled_model_card().get("class_bias", {}) if bundled else {}
+        if not isinstance(bias, Mapping):
+            raise ValueError(f"class_bias must be a mapping label -> nats, got {bias!r}")
+        out: dict[str, float] = {}
+        for label, value in bias.items():
+            name = normalize_label(label)
+            if name not in names:
+                raise ValueError(f"class_bias names {label!r}, which is not among the model's labels {names}")
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"class_bias[{label!r}] must be a number of nats, got {value!r}") from None
+            if not -5.0 <= v <= 5.0:  # also rejects nan
+                raise ValueError(f"class_bias[{label!r}] must be within -5..5 nats, got {value!r}")
+            out[name] = v
+        return out
+
     def _view(self, x: np.ndarray, zoom: float, mirror: bool) -> np.ndarray:
         if zoom != 1.0:
             import cv2
@@ -330,8 +358,11 @@ class KerasBackend(EmotionBackend):
         batch = np.stack([self._view(self._prepare(f), z, m) for z, m in self.views for f in faces])
         with self._lock:
             probs = self._run(batch)
-        probs = _softmax_if_needed(probs)
-        return probs.reshape(len(self.views), len(faces), -1).mean(axis=0)
+        probs = _softmax_if_needed(probs).reshape(len(self.views), len(faces), -1).mean(axis=0)
+        if np.any(self._log_bias):
+            probs = probs * np.exp(self._log_bias)
+            probs /= probs.sum(axis=1, keepdims=True)
+        return probs
 
     def _to_emotions(self, probs: np.ndarray, boxes: Sequence[Any]) -> list[FaceEmotion]:
         out = []
