@@ -543,7 +543,7 @@ def _model_id(detector: Any) -> str:
     h.update(str(type(backend).__name__).encode())
     if path is not None and Path(path).is_file():
         h.update(Path(path).read_bytes())
-    for part in ("views", "crop_scale", "crop_shift", "detector"):  # what else changes the readings
+    for part in ("views", "class_bias", "crop_scale", "crop_shift", "detector"):  # what else changes the readings
         h.update(repr(getattr(backend, part, None)).encode())
     # and the code that makes them: the backend, the face detector and the quality measures
     from buddy_emotion import monitor

@@ -174,7 +174,8 @@ def test_export_bundle_writes_a_loadable_model_and_card(fake_npz: Path, tmp_path
     from buddy_emotion.backends.keras import KerasBackend, bundled_model_path
     from buddy_emotion.training.export import export_bundle, render_markdown
 
-    card = export_bundle(str(bundled_model_path("tensorflow")), data=str(fake_npz), dest=str(tmp_path))
+    card = export_bundle(str(bundled_model_path("tensorflow")), data=str(fake_npz), dest=str(tmp_path),
+                         class_bias={"sadness": 0.1})
     for name in ("fer_cnn.tflite", "fer_cnn.keras", "fer_cnn.json"):
         assert (tmp_path / name).is_file()
     assert card["publictest"]["n"] == 40
@@ -182,7 +183,14 @@ def test_export_bundle_writes_a_loadable_model_and_card(fake_npz: Path, tmp_path
     assert set(card["other_exports"]) == {"float16", "float32"}
     assert set(card["publictest_by_tta"]) == {"none", "flip", "zoom+flip", "flip+zoom", "flip+2zoom"}
     assert card["tta_views"] == [[1.0, False], [1.0, True]]
+    assert card["class_bias"] == {"sadness": 0.1}
+    sweep = card["publictest_by_sad_bias"]
+    assert list(sweep) == ["0", "0.05", "0.1", "0.15", "0.2", "0.3"]
+    assert sweep["0.1"]["accuracy"] == card["publictest"]["accuracy"]  # the card's figures are the biased ones
+    recalls = [r["sad_recall"] for r in sweep.values()]
+    assert recalls == sorted(recalls)  # a larger bias never loses a sad face
     assert card["size_bytes"]["tflite"] < card["other_exports"]["float16"]["bytes"]
     backend = KerasBackend(tmp_path / "fer_cnn.tflite")
+    assert backend.class_bias == {}  # a file of your own: the card's prior applies only to the bundled model
     assert len(backend.classify_faces([np.full((48, 48), 128, np.uint8)])) == 1
     assert "PublicTest accuracy" in render_markdown(card)

@@ -18,6 +18,7 @@ import json
 import sys
 from dataclasses import fields
 
+from buddy_emotion.labels import parse_label_values
 from buddy_emotion.training.fer import TrainConfig
 
 _HELP = {
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--run-dir", default=None, help="training run folder (config, history)")
     e.add_argument("--tta", default="flip", choices=["none", "flip", "zoom+flip", "flip+zoom", "flip+2zoom"],
                    help="test-time augmentation the card prescribes (all are measured)")
+    e.add_argument("--class-bias", type=parse_label_values, default={}, metavar="LABEL=NATS",
+                   help="decision prior the card prescribes, e.g. sadness=0.1 (default: none)")
     e.add_argument("--docs", default=None, help="model-card page whose figures block to rewrite (docs/model-card.md)")
     c = sub.add_parser("compact", help="write a lossless, smaller copy of the data file (to carry to a GPU machine)")
     c.add_argument("src")
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from buddy_emotion.training.export import export_bundle
 
-    card = export_bundle(args.model, data=args.data, dest=args.dest, run_dir=args.run_dir, tta=args.tta)
+    card = export_bundle(args.model, data=args.data, dest=args.dest, run_dir=args.run_dir, tta=args.tta,
+                         class_bias=args.class_bias)
     if args.docs:
         from pathlib import Path
 
