@@ -168,8 +168,8 @@ class MonitorOptions:
 
     window: float = 20.0
     min_window_samples: int = 3
-    enter_threshold: float = 0.3
-    exit_threshold: float = 0.2
+    enter_threshold: float = 0.35
+    exit_threshold: float = 0.25
     min_duration: float = 12.0
     min_samples: int = 4
     max_gap: float = 30.0
