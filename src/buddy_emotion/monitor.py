@@ -149,8 +149,8 @@ class MonitorOptions:
         cooldown: no event within this long after the previous one.
         baseline_margin: the enter level is at least the baseline level raised by this much in log-odds:
             ``sigmoid(logit(min(baseline.level, max_baseline)) + baseline_margin)``. Log-odds, because a
-            fixed step in probability means less evidence near 0.5 than near 0 or 1: 0.8 takes a resting
-            level of 0.1 / 0.3 / 0.5 / 0.8 to 0.20 / 0.49 / 0.69 / 0.90.
+            fixed step in probability means less evidence near 0.5 than near 0 or 1: 0.6 takes a resting
+            level of 0.1 / 0.3 / 0.5 / 0.85 to 0.17 / 0.44 / 0.65 / 0.91.
         baseline_quantile: the baseline level is this quantile of the user's calm readings.
         max_baseline: the baseline level is capped here (a user who is sad during calibration can not
             silence the monitor for good).
@@ -174,9 +174,9 @@ class MonitorOptions:
     min_samples: int = 4
     max_gap: float = 30.0
     cooldown: float = 600.0
-    baseline_margin: float = 0.8
+    baseline_margin: float = 0.6
     baseline_quantile: float = 0.75
-    max_baseline: float = 0.8
+    max_baseline: float = 0.85
     calibration_samples: int = 60
     adapt_baseline: bool = True
     baseline_window: int = 900
