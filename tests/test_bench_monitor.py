@@ -37,3 +37,8 @@ def test_two_draws_are_scored_together(bench_monitor, fer_npz: Path, capsys: pyt
     for length in ("60", "90", "120"):
         assert both["spells"][length]["n"] == a["spells"][length]["n"] + b["spells"][length]["n"]
     assert 0.0 <= both["pool"]["face_found_all"] <= 1.0
+    for run in (a, b, both):  # every 90-s spell missed within 30 s is explained once
+        s90 = run["spells"]["90"]
+        missed = round(s90["n"] * (1 - s90["caught_30s"])) if s90["n"] else 0
+        assert sum(run["misses_90"].values()) == missed
+    assert both["misses_90"] == {k: a["misses_90"][k] + b["misses_90"][k] for k in a["misses_90"]}
