@@ -102,7 +102,7 @@ class QualityGate:
     """
 
     min_face: int = 60
-    min_sharpness: float = 0.7
+    min_sharpness: float = 0.5
     min_brightness: float = 50.0
     max_brightness: float = 215.0
     max_saturated: float = 0.25
