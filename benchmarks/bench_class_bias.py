@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from buddy_emotion.backends.keras import KerasBackend, bundled_model_card  # noqa: E402
-from buddy_emotion.evaluation import auroc, load_labelled  # noqa: E402
+from buddy_emotion.evaluation import auroc, load_labelled, sad_bias_figures  # noqa: E402
 from buddy_emotion.labels import FER2013_ORDER, SADNESS  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "fer2013" / "fer2013_dev.npz"
@@ -34,14 +34,10 @@ GRID = np.round(np.arange(0.0, 0.401, 0.025), 3)
 SAD = FER2013_ORDER.index(SADNESS)
 
 
-def figures(logp: np.ndarray, true: np.ndarray, bias: float) -> tuple[float, float, float]:
+def figures(probs: np.ndarray, true: np.ndarray, bias: float) -> tuple[float, float, float]:
     """(accuracy, sad recall, sad precision) with ``bias`` nats added to the sadness log-probability."""
-    shifted = logp.copy()
-    shifted[:, SAD] += bias
-    pred = shifted.argmax(axis=1)
-    said_sad = pred == SAD
-    return (float((pred == true).mean()), float(said_sad[true == SAD].mean()),
-            float((true[said_sad] == SAD).mean()) if said_sad.any() else 0.0)
+    f = sad_bias_figures(probs, true, bias)
+    return f["accuracy"], f["sad_recall"], f["sad_precision"]
 
 
 def main() -> int:
@@ -55,26 +51,25 @@ def main() -> int:
     data = load_labelled(args.data, split="PublicTest")
     faces = KerasBackend(class_bias={}).classify_faces([data.image(i) for i in range(len(data))])
     probs = np.array([[f.scores[k] for k in FER2013_ORDER] for f in faces])
-    logp = np.log(np.clip(probs, 1e-12, 1.0))
     true = np.array([FER2013_ORDER.index(k) for k in data.labels])
     card_bias = float(bundled_model_card().get("class_bias", {}).get(SADNESS, 0.0))
 
     sweep = []
     for b in GRID:
-        acc, rec, prec = figures(logp, true, float(b))
-        shifted = logp[:, SAD] + b - np.log(np.exp(logp + np.where(np.arange(7) == SAD, b, 0.0)).sum(axis=1))
+        acc, rec, prec = figures(probs, true, float(b))
+        odds = probs[:, SAD] * np.exp(b) / np.clip(1.0 - probs[:, SAD], 1e-12, None)  # sadness odds, biased
         sweep.append({"bias": float(b), "accuracy": acc, "sad_recall": rec, "sad_precision": prec,
-                      "sad_auroc": auroc(shifted, true == SAD)})
+                      "sad_auroc": auroc(odds, true == SAD)})
 
     rng = np.random.default_rng(args.seed)
     rows = []
     for _ in range(args.halves):
         perm = rng.permutation(len(true))
         a, b = perm[: len(true) // 2], perm[len(true) // 2:]
-        base_a = figures(logp[a], true[a], 0.0)[0]
-        chosen = max(float(x) for x in GRID if figures(logp[a], true[a], float(x))[0] >= base_a - 1e-9)
-        rows.append((chosen, *figures(logp[b], true[b], chosen)[:2], *figures(logp[b], true[b], card_bias)[:2],
-                     *figures(logp[b], true[b], 0.0)[:2]))
+        base_a = figures(probs[a], true[a], 0.0)[0]
+        chosen = max(float(x) for x in GRID if figures(probs[a], true[a], float(x))[0] >= base_a - 1e-9)
+        rows.append((chosen, *figures(probs[b], true[b], chosen)[:2], *figures(probs[b], true[b], card_bias)[:2],
+                     *figures(probs[b], true[b], 0.0)[:2]))
     r = np.array(rows)
     check = {
         "halves": args.halves,

@@ -82,3 +82,16 @@ def test_eval_publictest_default(fer_npz, capsys) -> None:
     assert report["n"] == 400 and report["faces_found"] == 1.0
     assert report["accuracy"] > 0.45  # chance is ~0.25 for the majority class
     assert report["sad_auroc"] > 0.7
+
+
+def test_sad_bias_figures_move_the_sad_decision_only() -> None:
+    from buddy_emotion.evaluation import sad_bias_figures
+
+    # two faces: a sad one read as neutral by a hair, a neutral one read as neutral clearly
+    probs = np.zeros((2, 7))
+    probs[0, 4], probs[0, 6] = 0.45, 0.55
+    probs[1, 4], probs[1, 6] = 0.10, 0.90
+    true = np.array([4, 6])
+    assert sad_bias_figures(probs, true, 0.0) == {"accuracy": 0.5, "sad_recall": 0.0, "sad_precision": 0.0}
+    assert sad_bias_figures(probs, true, 0.3) == {"accuracy": 1.0, "sad_recall": 1.0, "sad_precision": 1.0}
+    assert sad_bias_figures(probs, true, 3.0) == {"accuracy": 0.5, "sad_recall": 1.0, "sad_precision": 0.5}

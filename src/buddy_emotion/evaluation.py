@@ -23,7 +23,8 @@ from buddy_emotion.errors import BuddyEmotionError, ImageFileError
 from buddy_emotion.frames import load_image
 from buddy_emotion.labels import FER2013_ORDER, SADNESS, normalize_label
 
-__all__ = ["LabelledImages", "load_labelled", "evaluate", "classification_report", "auroc", "time_per_face"]
+__all__ = ["LabelledImages", "load_labelled", "evaluate", "classification_report", "auroc", "time_per_face",
+           "sad_bias_figures"]
 
 
 @dataclass
@@ -121,6 +122,24 @@ def auroc(scores: Sequence[float] | np.ndarray, positive: Sequence[bool] | np.nd
         ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
         i = j + 1
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def sad_bias_figures(probs: np.ndarray, true: np.ndarray, bias: float) -> dict[str, float]:
+    """Accuracy, sad recall and sad precision once ``bias`` nats are added to the sadness log-probability.
+
+    Args:
+        probs: (N, 7) probabilities in FER-2013 order (the network's, without a class bias).
+        true: (N,) FER-2013 class numbers.
+    """
+    sad = FER2013_ORDER.index(SADNESS)
+    logp = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-12, 1.0))
+    logp[:, sad] += bias
+    pred = logp.argmax(axis=1)
+    true = np.asarray(true)
+    said_sad, is_sad = pred == sad, true == sad
+    return {"accuracy": float((pred == true).mean()) if len(true) else 0.0,
+            "sad_recall": float(said_sad[is_sad].mean()) if is_sad.any() else 0.0,
+            "sad_precision": float(is_sad[said_sad].mean()) if said_sad.any() else 0.0}
 
 
 def classification_report(true: Sequence[str] | np.ndarray, scores: Sequence[Mapping[str, float] | None] | np.ndarray

@@ -57,24 +57,15 @@ BIAS_SWEEP = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 def _bias_sweep(tflite: Path, data: str, tta: Any) -> dict[str, dict[str, float]]:
     """PublicTest accuracy and sad recall/precision per sadness bias, from one pass of the network."""
     from buddy_emotion.backends.keras import KerasBackend
-    from buddy_emotion.evaluation import load_labelled
-    from buddy_emotion.labels import FER2013_ORDER, SADNESS
+    from buddy_emotion.evaluation import load_labelled, sad_bias_figures
+    from buddy_emotion.labels import FER2013_ORDER
 
     images = load_labelled(data, split="PublicTest")
     backend = KerasBackend(tflite, runtime="litert", tta=tta, class_bias={})
     faces = backend.classify_faces([images.image(i) for i in range(len(images))])
-    logp = np.log(np.clip([[f.scores[k] for k in FER2013_ORDER] for f in faces], 1e-12, 1.0))
+    probs = np.array([[f.scores[k] for k in FER2013_ORDER] for f in faces])
     true = np.array([FER2013_ORDER.index(k) for k in images.labels])
-    sad = FER2013_ORDER.index(SADNESS)
-    out = {}
-    for b in BIAS_SWEEP:
-        pred = (logp + np.where(np.arange(len(FER2013_ORDER)) == sad, b, 0.0)).argmax(axis=1)
-        n_pred = int((pred == sad).sum())
-        out[f"{b:g}"] = {"accuracy": round(float((pred == true).mean()), 4),
-                         "sad_recall": round(float((pred[true == sad] == sad).mean()), 4) if (true == sad).any()
-                         else 0.0,
-                         "sad_precision": round(float((true[pred == sad] == sad).mean()), 4) if n_pred else 0.0}
-    return out
+    return {f"{b:g}": {k: round(v, 4) for k, v in sad_bias_figures(probs, true, b).items()} for b in BIAS_SWEEP}
 
 
 def _latency_ms(tflite: Path, tta: Any) -> float:  # the bias costs one multiply: not timed apart
