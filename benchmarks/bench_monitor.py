@@ -408,7 +408,8 @@ def simulate_user(p: Persona, gated: dict[tuple[int, int], list[MonitorSample]],
         if ev is not None:
             events.append(ev)
         t += SAMPLE_EVERY
-    return {"uid": p.uid, "events": events, "spells": spell_times, "calm_s": calm_s, "away_s": away_s,
+    return {"uid": p.uid, "events": events, "spells": spell_times, "segments": segs, "calm_s": calm_s,
+            "away_s": away_s,
             "visible": [a / b if b else 0.0 for a, b in visible],
             "baseline": monitor.baseline.level if monitor.baseline else None}
 
@@ -575,7 +576,7 @@ def run_sessions(draws: Sequence[tuple[Draw, Gated]], options: MonitorOptions,
     results = [simulate_user(p, gated, options, args.calm_hours * 3600, args.spells, d.seed)
                for d, gated in draws for p in d.personas]
     report = score(results)
-    report["misses_90"] = explain_misses(draws, results, options, args)
+    report["misses_90"] = explain_misses(draws, results, options)
     return report
 
 
@@ -588,15 +589,15 @@ MISS_KINDS = {
 
 
 def explain_misses(draws: Sequence[tuple[Draw, Gated]], results: Sequence[dict[str, Any]],
-                   options: MonitorOptions, args: argparse.Namespace) -> dict[str, int]:
+                   options: MonitorOptions) -> dict[str, int]:
     """Why 90-s spells were not caught within 30 s, by the spell's first sad face (:data:`MISS_KINDS`).
 
     The face's median valid reading is compared with the persona's enter level at the end of its session
     (the level follows the baseline, so "other" is partly that drift)."""
     counts = dict.fromkeys(MISS_KINDS, 0)
-    users = [(d, gated, p) for d, gated in draws for p in d.personas]
-    for (d, gated, p), r in zip(users, results):
-        segs, spells = make_session(p, args.calm_hours * 3600, args.spells, np.random.default_rng([d.seed, p.uid, 7]))
+    users = [(gated, p) for d, gated in draws for p in d.personas]
+    for (gated, p), r in zip(users, results):
+        segs, spells = r["segments"], r["spells"]
         level = options.enter_threshold
         if r["baseline"] is not None:
             level = max(level, raise_level(min(r["baseline"], options.max_baseline), options.baseline_margin))

@@ -149,7 +149,9 @@ class KerasBackend(EmotionBackend):
         self.input_range = (float(input_range[0]), float(input_range[1]))
         self.views = self._parse_views(tta, bundled)
         self.class_bias = self._parse_bias(class_bias, bundled, names)
-        self._log_bias = np.array([self.class_bias.get(n, 0.0) for n in names], dtype=np.float64)
+        # odds multipliers per output, or None: computed once, applied to every batch
+        self._prior = (np.exp([self.class_bias.get(n, 0.0) for n in names]) if any(self.class_bias.values())
+                       else None)
         self.tta = len(self.views) > 1
         if crop_scale is not None and not 0.2 <= float(crop_scale) <= 5.0:
             raise ValueError(f"crop_scale must be within 0.2..5 (a multiple of the box side), got {crop_scale!r}")
@@ -359,8 +361,8 @@ class KerasBackend(EmotionBackend):
         with self._lock:
             probs = self._run(batch)
         probs = _softmax_if_needed(probs).reshape(len(self.views), len(faces), -1).mean(axis=0)
-        if np.any(self._log_bias):
-            probs = probs * np.exp(self._log_bias)
+        if self._prior is not None:
+            probs = probs * self._prior
             probs /= probs.sum(axis=1, keepdims=True)
         return probs
 
