@@ -180,3 +180,42 @@ def test_crop_convention_defaults_to_the_detectors() -> None:
     haar = KerasBackend(detector=HaarFaceDetector())
     assert (haar.crop_scale, haar.crop_shift) == HaarFaceDetector.fer_crop
     assert KerasBackend(crop_scale=1.3).crop_scale == 1.3
+
+
+@pytest.fixture(scope="module")
+def channel_model(tmp_path_factory) -> str:
+    """A 3-channel TFLite model whose class k is the brightest input channel k (to see the colour order)."""
+    pytest.importorskip("tensorflow")
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.layers[-1].set_weights([np.eye(3, dtype=np.float32) * 0.05, np.zeros(3, np.float32)])
+    path = tmp_path_factory.mktemp("model") / "channels.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    return str(path)
+
+
+@pytest.mark.parametrize(("color", "winner"), [("bgr", "neutral"), ("rgb", "happiness")])
+def test_three_channel_model_gets_colour_in_its_order(channel_model, color: str, winner: str) -> None:
+    red = np.zeros((40, 40, 3), np.uint8)
+    red[..., 2] = 255  # BGR: pure red
+    b = KerasBackend(channel_model, labels=["happy", "sad", "neutral"], color=color, tta=False)
+    scores = b.classify_faces([red])[0].scores
+    assert max(scores, key=scores.__getitem__) == winner
+
+    class Box:  # a detector that finds the red square in a grey room
+        fer_crop = (1.0, 0.0)
+
+        def detect(self, gray: np.ndarray) -> list:
+            from buddy_emotion.types import FaceBox
+
+            return [FaceBox(100, 60, 40, 40)]
+
+    frame = np.full((240, 320, 3), 90, np.uint8)
+    frame[60:100, 100:140] = red
+    b = KerasBackend(channel_model, labels=["happy", "sad", "neutral"], color=color, tta=False, detector=Box())
+    (face,) = b.analyze(frame)
+    assert max(face.scores, key=face.scores.__getitem__) == winner
+    assert face.scores[winner] > 0.9

@@ -26,7 +26,7 @@ from buddy_emotion._runtime import quiet_stderr as _quiet_stderr
 from buddy_emotion.backends.base import EmotionBackend, Viability, require
 from buddy_emotion.errors import InvalidFrameError, ModelFileError
 from buddy_emotion.face_detection import FaceDetector, crop_face, default_face_detector, fer_crop_of
-from buddy_emotion.frames import to_gray, validate_frame
+from buddy_emotion.frames import to_bgr, to_gray, validate_frame
 from buddy_emotion.labels import FER2013_ORDER, normalize_label
 from buddy_emotion.types import FaceEmotion
 
@@ -101,7 +101,9 @@ class KerasBackend(EmotionBackend):
         runtime: ``"litert"`` (default: ``ai-edge-litert``, light, no TensorFlow) or ``"tensorflow"``
             (needs ``pip install 'buddy-emotion[keras]'``).
         labels: the model's output classes in order, any common naming (default FER-2013's order).
-        color: the model's input channels when it takes 3: ``"bgr"`` or ``"rgb"``.
+        color: the channel order of a model that takes 3 channels, ``"bgr"`` or ``"rgb"``: such a model gets
+            colour crops cut from the frame (a grey frame is replicated into 3 channels); a 1-channel model
+            gets grey crops.
         input_range: grey levels 0..255 are mapped linearly onto this range (float models).
         detector: face detector for full frames (default: :func:`~buddy_emotion.face_detection.default_face_detector`,
             BlazeFace).
@@ -284,22 +286,25 @@ class KerasBackend(EmotionBackend):
         """Downward shift of the crop centre, as a fraction of the box side."""
         return fer_crop_of(self.detector)[1] if self._crop[1] is None else float(self._crop[1])
 
-    def _prepare(self, face_gray: np.ndarray) -> np.ndarray:
+    def _face_pixels(self, image: np.ndarray) -> np.ndarray:
+        """A validated uint8 image as the model's channels: grey (H, W), or BGR/RGB (H, W, 3) in ``color``."""
+        if self._channels == 1:
+            return to_gray(image)
+        bgr = to_bgr(image)
+        return np.ascontiguousarray(bgr[:, :, ::-1]) if self.color == "rgb" else bgr
+
+    def _prepare(self, face: np.ndarray) -> np.ndarray:
         import cv2
 
         w, h = self.input_size
-        if face_gray.shape[:2] != (h, w):
-            interp = cv2.INTER_AREA if face_gray.shape[0] > h else cv2.INTER_LINEAR
-            face_gray = cv2.resize(face_gray, (w, h), interpolation=interp)
-        x = face_gray.astype(np.float32)
+        if face.shape[:2] != (h, w):
+            interp = cv2.INTER_AREA if face.shape[0] > h else cv2.INTER_LINEAR
+            face = cv2.resize(face, (w, h), interpolation=interp)
+        x = face.astype(np.float32)
         lo, hi = self.input_range
         if (lo, hi) != (0.0, 255.0):
             x = x * ((hi - lo) / 255.0) + lo
-        if self._channels == 3:
-            x = np.repeat(x[:, :, None], 3, axis=2)
-        else:
-            x = x[:, :, None]
-        return x
+        return x if x.ndim == 3 else x[:, :, None]
 
     @staticmethod
     def _parse_views(tta: Any, bundled: bool) -> tuple[tuple[float, bool], ...]:
@@ -377,18 +382,20 @@ class KerasBackend(EmotionBackend):
         """Score face crops (each any size, uint8 grey/BGR/BGRA; resized to the model's input)."""
         if crops is None or isinstance(crops, np.ndarray) and crops.ndim not in (3, 4):
             raise InvalidFrameError("crops must be a sequence of face images (or an (N,H,W[,C]) array)")
-        faces = [to_gray(validate_frame(c, name=f"crop {i}")) for i, c in enumerate(crops)]
+        faces = [self._face_pixels(validate_frame(c, name=f"crop {i}")) for i, c in enumerate(crops)]
         if not faces:
             return []
         return self._to_emotions(self._predict(faces), [None] * len(faces))
 
     def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
-        gray = to_gray(validate_frame(frame))
+        image = validate_frame(frame)
+        gray = to_gray(image)
         boxes = self.detector.detect(gray)
         if not boxes:
             return []
         w, _ = self.input_size
-        faces = [crop_face(gray, b, size=w, scale=self.crop_scale, shift=self.crop_shift) for b in boxes]
+        pixels = gray if self._channels == 1 else self._face_pixels(image)
+        faces = [crop_face(pixels, b, size=w, scale=self.crop_scale, shift=self.crop_shift) for b in boxes]
         return self._to_emotions(self._predict(faces), boxes)
 
     def close(self) -> None:

@@ -94,7 +94,11 @@ def downscaled(gray: np.ndarray, width: int) -> tuple[np.ndarray, float]:
 
 def crop_face(gray: np.ndarray, box: FaceBox, size: int = 48, scale: float = FER_CROP_SCALE,
               shift: float = FER_CROP_SHIFT) -> np.ndarray:
-    """A ``size`` x ``size`` uint8 grey face crop following the FER-2013 convention (see module doc)."""
+    """A ``size`` x ``size`` uint8 face crop following the FER-2013 convention (see module doc).
+
+    ``gray`` is the frame the box was found in: usually grey (H, W); a colour (H, W, 3) frame gives a colour
+    crop, for models that take colour.
+    """
     import cv2
 
     side = max(box.width, box.height) * scale
