@@ -194,3 +194,29 @@ def test_accuracy_on_publictest_crops(fer_npz) -> None:
     acc = float((pred == labels).mean())
     assert acc > 0.38, acc  # chance 1/7, majority class ~0.25
     assert b.failures <= 10 and b.faces_seen == 300
+
+
+def test_min_score_drops_a_marginal_false_face() -> None:
+    # the astronaut photo after JPEG coding: HOG finds her face (score ~1.5) and, right at the
+    # threshold, a larger false face on her suit patch
+    pytest.importorskip("dlib")
+    skdata = pytest.importorskip("skimage.data")
+    import cv2
+
+    if L.predictor_path(68) is None:
+        pytest.skip("face-recognition-models is not installed")
+    bgr = cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR)
+    ok, jpg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])  # in memory only
+    frame = cv2.imdecode(jpg, cv2.IMREAD_COLOR)
+    loose = DlibBackend().detect(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    strict = DlibBackend(min_score=0.1).detect(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    assert len(strict) == 1
+    assert 170 < strict[0].center[0] < 280 and 70 < strict[0].center[1] < 180  # her face, not the suit
+    assert len(loose) >= len(strict)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), 9.0, -3.0])
+def test_bad_min_score_is_rejected(bad: float) -> None:
+    pytest.importorskip("dlib")
+    with pytest.raises(ValueError, match="min_score"):
+        DlibBackend(min_score=bad)

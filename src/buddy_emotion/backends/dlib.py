@@ -110,21 +110,26 @@ class DlibBackend(EmotionBackend):
         predictor_path: dlib's ``shape_predictor_68_face_landmarks.dat``; None to take it from
             ``face-recognition-models``.
         mirror: also score the mirror-image features and average (as the bundled model was selected).
+        min_score: the HOG detection score a face needs (dlib's own default, 0, keeps marginal detections;
+            raise it, e.g. to 0.1, to drop the odd false face on textures, at the cost of some real faces).
     """
 
     name: ClassVar[str] = "dlib"
     labels: tuple[str, ...] = tuple(sorted(FER2013_ORDER))
 
     def __init__(self, *, upsample: int = 0, detect_width: int = 640, model_path: str | Path | None = None,
-                 predictor_path: str | Path | None = None, mirror: bool = True) -> None:
+                 predictor_path: str | Path | None = None, mirror: bool = True, min_score: float = 0.0) -> None:
         if int(upsample) < 0:
             raise ValueError("upsample must be 0 or more")
+        if not -2.0 <= float(min_score) <= 5.0:  # also rejects nan
+            raise ValueError(f"min_score must be within -2..5 (a HOG detection score), got {min_score!r}")
         if int(detect_width) < 64:
             raise ValueError("detect_width must be at least 64 pixels")
         self._dlib = require("dlib", "dlib", "dlib")
         self.upsample = int(upsample)
         self.detect_width = int(detect_width)
         self.mirror = bool(mirror)
+        self.min_score = float(min_score)
         if predictor_path is None:
             found = L.predictor_path(68)
             if found is None:
@@ -183,7 +188,7 @@ class DlibBackend(EmotionBackend):
         h, w = gray.shape[:2]
         small, scale = downscaled(gray, self.detect_width)
         with self._lock:
-            rects = self.detector(np.ascontiguousarray(small), self.upsample)
+            rects, _, _ = self.detector.run(np.ascontiguousarray(small), self.upsample, self.min_score)
         boxes = []
         for r in rects:
             x0, y0 = r.left() / scale, r.top() / scale
