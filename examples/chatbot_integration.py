@@ -25,7 +25,9 @@ def main() -> int:
     monitor = SadnessMonitor(Detector())
     monitor.on_sad(lambda event: say("You seem a bit down. Do you want to talk about it?"))
     try:
-        monitor.run(open_camera(args.camera), interval=args.interval)  # blocks; Ctrl-C stops
+        with open_camera(args.camera) as camera:
+            status = monitor.run(camera, interval=args.interval)  # blocks; Ctrl-C stops
+        print(f"monitor {status.state}: {status.samples} samples, {status.events} events")
     except KeyboardInterrupt:
         pass
     except BuddyEmotionError as e:

@@ -1,17 +1,20 @@
 """Buddy on a Raspberry Pi: the Pi camera, a background monitor, and a spoken prompt.
 
 Needs picamera2 (sudo apt install python3-picamera2) and, for speech, espeak-ng (sudo apt install espeak-ng).
-Run: python examples/pi_speaker.py
+Run: python examples/pi_speaker.py [--camera pi | --camera webcam] [--baseline me.json]
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
-from buddy_emotion import Detector, SadnessMonitor
-from buddy_emotion.cameras import PiCamera
+from buddy_emotion import BaselineError, Detector, SadnessMonitor
+from buddy_emotion.cameras import open_camera
+from buddy_emotion.errors import CameraError, ImageFileError
 
 
 def speak(text: str) -> None:
@@ -21,17 +24,39 @@ def speak(text: str) -> None:
         print(f"Buddy: {text}")
 
 
-def main() -> None:
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--camera", default="pi", help="pi, webcam[:N], a video file or an image folder")
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between samples")
+    parser.add_argument("--baseline", type=Path, help="JSON file of the user's resting sadness (numbers only)")
+    args = parser.parse_args()
     # video mode: one camera, so look for the face around the last one first (cheaper on a Pi)
     monitor = SadnessMonitor(Detector(track=True))
+    if args.baseline and args.baseline.is_file():
+        monitor.load_baseline(args.baseline)  # skip calibration: this user's resting look is known
     monitor.on_sad(lambda event: speak("Hey, I'm here. How are you feeling?"))
-    monitor.start(PiCamera(width=640, height=480), interval=2.0)  # background thread
     try:
-        while True:
-            time.sleep(1.0)
-    except KeyboardInterrupt:
-        monitor.stop()
+        camera = open_camera(args.camera)  # the Pi camera at 640x480 by default
+    except (CameraError, ImageFileError) as e:  # no camera, or picamera2 missing: say so in one line
+        print(f"camera: {e}")
+        return 1
+    with camera:
+        monitor.start(camera, interval=args.interval)  # background thread; survives camera errors
+        try:
+            while monitor.running:
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            status = monitor.stop()
+            print(f"monitor {status.state}: {status.samples} samples, {status.events} events")
+    if args.baseline:
+        try:
+            monitor.save_baseline(args.baseline)
+        except BaselineError as e:  # not calibrated yet: too few calm readings
+            print(f"baseline not saved: {e}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

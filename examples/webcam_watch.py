@@ -1,6 +1,6 @@
-"""Print a sadness reading from the webcam every 2 seconds (Ctrl-C stops).
+"""Print a sadness reading from a camera every 2 seconds (Ctrl-C stops; a video or folder stops at its end).
 
-Run: python examples/webcam_watch.py [--camera webcam:1]
+Run: python examples/webcam_watch.py [--camera webcam:1 | --camera pi | --camera clip.mp4 | --camera frames/]
 """
 
 from __future__ import annotations
@@ -10,24 +10,30 @@ import time
 
 from buddy_emotion import Detector
 from buddy_emotion.cameras import open_camera
+from buddy_emotion.errors import CameraError, ImageFileError
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--camera", default="webcam")
+    parser.add_argument("--camera", default="webcam", help="webcam[:N], pi, a video file or an image folder")
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between live readings")
     args = parser.parse_args()
-    detector = Detector()
-    with open_camera(args.camera) as camera:
-        try:
-            while True:
-                frame, t = camera.read()
+    detector = Detector(track=True)  # one stream: look for the face around the last one first
+    try:
+        with open_camera(args.camera) as camera:
+            for frame, t in camera:  # a video or folder ends; a live camera runs until Ctrl-C
                 r = detector.detect_sadness(frame, timestamp=t)
                 value = f"{r.sadness:.2f}" if r.sadness is not None else r.reason.value
-                print(time.strftime("%H:%M:%S"), "sadness", value, "SAD" if r.is_sad else "")
-                time.sleep(2.0)
-        except KeyboardInterrupt:
-            pass
+                print(f"t={t:10.1f} s  sadness {value}", "SAD" if r.is_sad else "")
+                if not camera.finite:
+                    time.sleep(args.interval)
+    except (CameraError, ImageFileError) as e:
+        print(f"camera: {e}")
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -732,3 +732,21 @@ def test_run_argument_checks() -> None:
         m.run(object(), interval=1.0)  # type: ignore[arg-type]
     assert math.isfinite(m.levels()[0])
     assert os.fspath(Path(".")) == "."
+
+
+def test_run_opens_a_camera_it_is_given_closed_and_closes_it(tmp_path) -> None:
+    import cv2
+
+    from buddy_emotion.cameras import ImageFolderCamera
+
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i:02d}.png"), texture(seed=i))  # synthetic frames, the caller's folder
+    cam = ImageFolderCamera(tmp_path, fps=0.5)
+    assert not cam.is_open
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    final = m.run(cam, interval=2.0)
+    assert final.state == "ended" and final.samples == 3 and final.camera_errors == 0
+    assert not cam.is_open  # opened by run, so closed by run
+    with ImageFolderCamera(tmp_path, fps=0.5) as opened:
+        m.run(opened, interval=2.0)
+        assert opened.is_open  # the caller's to close

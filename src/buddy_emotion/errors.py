@@ -85,3 +85,8 @@ class ServiceUnavailableError(ServiceError):
 
 class EmotionAttributeRetiredError(ServiceError):
     """Azure Face no longer returns emotions (retired 30 June 2023); use a local backend instead."""
+
+
+class BaselineError(BuddyEmotionError, ValueError):
+    """A user's baseline file is missing, unreadable, corrupt, or holds values out of range; or there is no
+    baseline to save yet (the monitor has not calibrated)."""

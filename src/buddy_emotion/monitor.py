@@ -38,7 +38,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from buddy_emotion.errors import BuddyEmotionError, CameraError, ImageFileError, InvalidFrameError
+from buddy_emotion.errors import BaselineError, CameraError, ImageFileError, InvalidFrameError
 from buddy_emotion.frames import to_gray, validate_frame
 from buddy_emotion.types import FaceBox, NoReadingReason, SadnessReading
 
@@ -66,10 +66,6 @@ log = logging.getLogger(__name__)
 _BASELINE_FORMAT = "buddy-emotion-baseline"
 _BASELINE_VERSION = 1
 _MAX_BASELINE_BYTES = 64 * 1024
-
-
-class BaselineError(BuddyEmotionError, ValueError):
-    """A baseline file is missing, unreadable, corrupt, or holds values out of range."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1067,7 +1063,8 @@ class SadnessMonitor:
         """Sample ``camera`` every ``interval`` seconds and decide, until stopped; blocks (see :meth:`start`).
 
         ``camera`` is anything with ``read() -> (frame, timestamp seconds)`` raising ``CameraError``
-        (:mod:`buddy_emotion.cameras`). Live cameras are read every ``interval`` seconds of wall time;
+        (:mod:`buddy_emotion.cameras`). A camera that is not open yet is opened here, and closed when the
+        loop ends; one the caller opened is left open. Live cameras are read every ``interval`` seconds of wall time;
         finite sources (``camera.finite`` true: video files, image folders) are read as fast as they decode
         and sampled every ``interval`` seconds of media time. The loop ends on :meth:`stop`, at the end of a
         finite source (``CameraEndOfStream``), after ``duration`` seconds or ``max_samples`` samples.
@@ -1098,6 +1095,9 @@ class SadnessMonitor:
             _EndOfStream = None  # type: ignore[assignment,misc]
 
         self._stop.clear()
+        opened_here = getattr(camera, "is_open", True) is False
+        if opened_here:
+            self._reopen(camera)  # a failure shows as a camera error at the first read, then backoff
         with self._cond:
             self._loop_active = True
             for q in self._subscribers:
@@ -1174,6 +1174,12 @@ class SadnessMonitor:
         finally:
             if final != "failed":
                 self._set_status(state=final, retry_in=None)
+            close = getattr(camera, "close", None)
+            if opened_here and callable(close):
+                try:
+                    close()
+                except Exception as e:  # closing must not hide how the loop ended
+                    log.warning("camera close failed: %s", e)
             with self._cond:
                 self._loop_active = False
             self._close_subscribers()
