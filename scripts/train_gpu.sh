@@ -13,7 +13,7 @@
 # labels and the teacher's softened outputs (knowledge distillation, weight 0.7, temperature 2).
 # RUNS/eval.json then holds each model's PublicTest accuracy with flip TTA. The epochs a run got are in
 # RUNS/NAME/history.csv. Export on a machine with TensorFlow:
-#   python -m buddy_emotion.training export RUNS/student/best.keras --run-dir RUNS/student --tta zoom+flip
+#   python -m buddy_emotion.training export RUNS/student/best.keras --run-dir RUNS/student --tta flip --class-bias sadness=0.1
 # On the project's device tool (10 minutes a call) the two steps ran as two calls, 495 s and 370 s.
 # A call carries at most 64 MiB (tracked files, .carry/ with the compact data, .whl/ with the Keras,
 # namex and optree wheels): move src/buddy_emotion/models/fer_cnn.keras and dlib_expression.npz out of
