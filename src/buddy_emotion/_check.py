@@ -1,0 +1,88 @@
+"""Argument checks shared by the library's public functions (internal).
+
+Numbers: any real number type is accepted (``int``, ``float``, numpy scalars such as ``np.float32``), never
+``bool``, ``str`` or NaN; infinities only where a range allows them. Every failure is a ``ValueError`` (or
+the ``error`` class given) whose message names the argument and what it must be.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["number", "integer", "optional_number", "timeout", "existing_file"]
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def number(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *, finite: bool = True,
+           open_lo: bool = False, unit: str = "", error: type[Exception] = ValueError) -> float:
+    """``value`` as a float within ``lo..hi`` (``lo`` excluded with ``open_lo``); else ``error`` naming ``name``."""
+    what = f"a number{f' of {unit}' if unit else ''}"
+    if not _is_real(value):
+        raise error(f"{name} must be {what}, got {value!r}")
+    v = float(value)
+    if math.isnan(v) or (finite and math.isinf(v)):
+        raise error(f"{name} must be a finite number, got {value!r}")
+    if v < lo or v > hi or (open_lo and v == lo):
+        lo_s = f"more than {lo:g}" if open_lo else f"at least {lo:g}"
+        if math.isinf(hi):
+            rule = lo_s
+        elif math.isinf(lo):
+            rule = f"at most {hi:g}"
+        else:
+            rule = f"within {lo:g}..{hi:g}" if not open_lo else f"{lo_s} and at most {hi:g}"
+        raise error(f"{name} must be {rule}, got {value!r}")
+    return v
+
+
+def integer(name: str, value: Any, lo: int | None = None, hi: int | None = None, *,
+            error: type[Exception] = ValueError) -> int:
+    """``value`` as an int within ``lo..hi``; whole floats (``2.0``) pass, ``2.5``, ``bool`` and ``str`` do not."""
+    if not _is_real(value) or not math.isfinite(float(value)) or float(value) != int(value):
+        raise error(f"{name} must be a whole number, got {value!r}")
+    v = int(value)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        if hi is None:
+            rule = f"at least {lo}"
+        elif lo is None:
+            rule = f"at most {hi}"
+        else:
+            rule = f"within {lo}..{hi}"
+        raise error(f"{name} must be {rule}, got {value!r}")
+    return v
+
+
+def optional_number(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, **kw: Any) -> float | None:
+    """None stays None; anything else as :func:`number`."""
+    return None if value is None else number(name, value, lo, hi, **kw)
+
+
+def timeout(name: str, value: Any) -> float | None:
+    """A wait in seconds for ``threading``: None (wait for ever) or a number >= 0 (inf means None)."""
+    if value is None:
+        return None
+    v = number(name, value, 0.0, finite=False, unit="seconds")
+    return None if math.isinf(v) else v
+
+
+def existing_file(name: str, path: Any, error: type[Exception] = ValueError) -> Path:
+    """``path`` (str or path-like) as a :class:`Path` to an existing regular file (not a folder, pipe or device)."""
+    if path is None or isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise error(f"{name} must be a file path, got {path!r}")
+    p = Path(os.fspath(path))
+    if "\x00" in str(p):
+        raise error(f"{name} must not contain a NUL character: {str(p)!r}")
+    try:
+        if not p.exists():
+            raise error(f"{name}: no such file: {p}")
+        if not p.is_file():
+            raise error(f"{name}: not a regular file: {p}")
+    except OSError as e:  # e.g. a name too long, or no permission to look
+        raise error(f"{name}: cannot access {p}: {e}") from None
+    return p

@@ -1,0 +1,67 @@
+"""The shared argument checks: real numbers of any type in, bools, strings and NaN out, with the name said."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from buddy_emotion._check import existing_file, integer, number, optional_number, timeout
+
+
+@pytest.mark.parametrize("value", [1, 1.5, np.float32(1.5), np.int64(1), np.float64(0.0)])
+def test_number_takes_any_real_type(value: object) -> None:
+    assert number("x", value, 0, 2) == pytest.approx(float(value))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("value", "kw", "says"), [
+    (True, {}, "a number"), ("1", {}, "a number"), (None, {}, "a number"), (float("nan"), {}, "finite"),
+    (math.inf, {}, "finite"), (3, {"lo": 0, "hi": 1}, "within 0..1"), (0, {"lo": 0, "open_lo": True}, "more than 0"),
+    (-1, {"lo": 0}, "at least 0"), (5, {"hi": 2}, "at most 2"),
+])
+def test_number_rejects_with_the_name(value: object, kw: dict, says: str) -> None:
+    with pytest.raises(ValueError, match=f"speed must be .*{says}"):
+        number("speed", value, **kw)
+
+
+def test_number_infinity_where_allowed_and_own_error_class() -> None:
+    assert number("x", math.inf, 0, finite=False) == math.inf
+    with pytest.raises(KeyError):
+        number("x", "no", error=KeyError)
+
+
+@pytest.mark.parametrize("value", [2.5, True, "3", float("nan"), None])
+def test_integer_rejects_non_whole_values(value: object) -> None:
+    with pytest.raises(ValueError, match="n must be a whole number"):
+        integer("n", value)
+
+
+def test_integer_bounds_and_types() -> None:
+    assert integer("n", np.int64(3), 1, 5) == 3 and integer("n", 4.0) == 4
+    with pytest.raises(ValueError, match="n must be within 1..5"):
+        integer("n", 6, 1, 5)
+
+
+def test_optional_number_and_timeout() -> None:
+    assert optional_number("d", None) is None and optional_number("d", 2, 0) == 2.0
+    assert timeout("t", None) is None and timeout("t", math.inf) is None and timeout("t", 0) == 0.0
+    for bad in (float("nan"), -1, "1"):
+        with pytest.raises(ValueError, match="^t must"):
+            timeout("t", bad)
+
+
+def test_existing_file(tmp_path) -> None:
+    f = tmp_path / "a.json"
+    f.write_text("{}")
+    assert existing_file("path", str(f)) == f
+    for bad, says in ((None, "a file path"), (tmp_path / "none.json", "no such file"), (tmp_path, "not a regular file"),
+                      ("a\x00b", "NUL")):
+        with pytest.raises(ValueError, match=says):
+            existing_file("path", bad)
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "pipe"
+        os.mkfifo(fifo)
+        with pytest.raises(ValueError, match="not a regular file"):  # opening it would block
+            existing_file("path", fifo)
