@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import math
@@ -31,6 +32,7 @@ from buddy_emotion.monitor import (
     SadnessMonitor,
     Timeline,
     TimelinePoint,
+    assess_reading,
     check_quality,
     measure_face,
     raise_level,
@@ -750,3 +752,249 @@ def test_run_opens_a_camera_it_is_given_closed_and_closes_it(tmp_path) -> None:
     with ImageFolderCamera(tmp_path, fps=0.5) as opened:
         m.run(opened, interval=2.0)
         assert opened.is_open  # the caller's to close
+
+
+# ---------------------------------------------------------------------------------------------------------
+# bad input (fuzz audit): clear errors naming the argument, never a hang or a foreign exception
+# ---------------------------------------------------------------------------------------------------------
+
+NAN, INF = float("nan"), float("inf")
+
+
+def finishes_within(fn: Callable[[], Any], seconds: float = 5.0) -> BaseException | None:
+    """Run ``fn`` in a thread; fail the test if it has not returned after ``seconds``; return what it raised."""
+    box: dict[str, BaseException] = {}
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - handed back to the test
+            box["exc"] = e
+
+    th = threading.Thread(target=target, daemon=True)
+    th.start()
+    th.join(seconds)
+    assert not th.is_alive(), f"still running after {seconds} s"
+    return box.get("exc")
+
+
+@pytest.mark.parametrize(("cls", "name", "value", "exc"), [
+    (QualityGate, "min_face", "60", ValueError), (QualityGate, "min_face", None, ValueError),
+    (QualityGate, "min_face", NAN, ValueError), (QualityGate, "min_face", 60.5, ValueError),
+    (QualityGate, "min_sharpness", NAN, ValueError), (QualityGate, "min_sharpness", "x", ValueError),
+    (QualityGate, "min_contrast", NAN, ValueError), (QualityGate, "min_brightness", NAN, ValueError),
+    (QualityGate, "max_saturated", NAN, ValueError), (QualityGate, "dominance", NAN, ValueError),
+    (QualityGate, "dominance", INF, ValueError), (QualityGate, "measure_size", 16.5, ValueError),
+    (QualityGate, "measure_size", INF, ValueError), (QualityGate, "measure_size", 100_000, ValueError),
+    (QualityGate, "measure_size", 8, ValueError),
+    (MonitorOptions, "baseline_window", 5.5, ValueError), (MonitorOptions, "calibration_samples", 2.5, ValueError),
+    (MonitorOptions, "timeline_size", 10**400, ValueError), (MonitorOptions, "cooldown", 10**400, ValueError),
+    (MonitorOptions, "adapt_baseline", "no", TypeError), (MonitorOptions, "adapt_baseline", 1, TypeError),
+])
+def test_bad_option_values_are_rejected(cls: type, name: str, value: Any, exc: type[Exception]) -> None:
+    with pytest.raises(exc, match=name):
+        cls(**{name: value})
+
+
+def test_numpy_scalars_and_whole_floats_are_valid_options() -> None:
+    o = MonitorOptions(min_samples=np.int64(4), baseline_window=5.0, calibration_samples=np.int32(0),
+                       enter_threshold=np.float32(0.5), cooldown=np.float64(30), adapt_baseline=np.bool_(True),
+                       quality=QualityGate(min_face=np.int64(40), measure_size=64.0, dominance=np.float32(2)))
+    assert (o.min_samples, o.baseline_window, o.calibration_samples, o.quality.min_face) == (4, 5, 0, 40)
+    assert all(type(v) is int for v in (o.min_samples, o.baseline_window, o.quality.measure_size))
+    assert type(o.enter_threshold) is float and o.adapt_baseline is True
+    json.dumps(o.as_dict())
+    m = SadnessMonitor(ScriptedDetector(), o)  # deque(maxlen=5.0) used to fail here
+    m.update(FRAME, timestamp=np.float64(1.0))
+    assert m.timeline[-1].timestamp == 1.0
+    assert Baseline(0.3, 0.2, 0.1, np.int64(5)).samples == 5
+    assert MonitorOptions(cooldown=30).cooldown == 30 and MonitorOptions(min_samples=4.0).min_samples == 4
+
+
+@pytest.mark.parametrize("content", [
+    "[" * 40_000 + "]" * 40_000,  # RecursionError in json
+    '{"format": "buddy-emotion-baseline", "version": 1, "level": 0.3, "mean": 0.2, "spread": 0.1, '
+    f'"samples": {10**400}}}',  # OverflowError in float()
+    '{"format": "buddy-emotion-baseline", "version": 1, "level": ' + str(10**400) +
+    ', "mean": 0.2, "spread": 0.1, "samples": 5}',
+])
+def test_pathological_baseline_files_give_baseline_errors(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(BaselineError):
+        Baseline.load(path)
+
+
+@pytest.mark.parametrize("path", [None, 123, b"b.json", "a\x00b.json"])
+def test_baseline_paths_must_be_paths(path: Any) -> None:
+    with pytest.raises(BaselineError, match="path"):
+        Baseline.load(path)
+    with pytest.raises(BaselineError, match="path"):
+        Baseline.from_readings([0.1]).save(path)
+
+
+def test_baseline_load_does_not_block_on_pipes_or_devices(tmp_path: Path) -> None:
+    specials = [Path("/dev/zero")] if Path("/dev/zero").exists() else []
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.json")
+        specials.append(tmp_path / "fifo.json")
+    if not specials:
+        pytest.skip("no FIFO or /dev/zero here")
+    for p in specials:
+        assert isinstance(finishes_within(lambda: Baseline.load(p)), BaselineError)  # noqa: B023
+    with pytest.raises(BaselineError, match="regular file"):
+        Baseline.load(tmp_path)
+
+
+@pytest.mark.parametrize(("kwargs", "exc"), [
+    (dict(sadness=None), TypeError), (dict(sadness="0.5"), TypeError), (dict(sadness=["a"]), ValueError),
+    (dict(sadness=[True]), ValueError), (dict(sadness=[0.5], quantile=2), ValueError),
+    (dict(sadness=[0.5], quantile=NAN), ValueError), (dict(sadness=[0.5], created=NAN), ValueError),
+])
+def test_baseline_from_readings_checks_its_arguments(kwargs: dict[str, Any], exc: type[Exception]) -> None:
+    with pytest.raises(exc, match="sadness|quantile|created"):
+        Baseline.from_readings(**kwargs)
+
+
+def test_monitor_constructor_checks_callbacks_and_baseline() -> None:
+    for name in ("on_sad", "on_sample", "on_status"):
+        with pytest.raises(TypeError, match=name):
+            SadnessMonitor(ScriptedDetector(), **{name: "nope"})
+    with pytest.raises(TypeError, match="baseline"):
+        SadnessMonitor(ScriptedDetector(), baseline=123)  # type: ignore[arg-type]
+    m = SadnessMonitor(ScriptedDetector())
+    for register in (m.on_sad, m.on_sample, m.on_status):
+        with pytest.raises(TypeError, match="callback"):
+            register(42)  # type: ignore[arg-type]
+
+
+def test_update_and_feed_check_reading_timestamp_and_sample() -> None:
+    m = monitor_for()
+    with pytest.raises(TypeError, match="reading"):
+        m.update(FRAME, reading="x")  # type: ignore[arg-type]
+    for t in ("12", b"12", np.array([1.0])):
+        with pytest.raises(ValueError, match="timestamp"):
+            m.update(FRAME, timestamp=t)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="sadness"):
+        m.feed(MonitorSample(0.0, "x", None))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="reason"):
+        m.feed(MonitorSample(0.0, 0.5, "blurred"))  # type: ignore[arg-type]
+    assert len(m.timeline) == 0 and m.detector.calls == 0  # type: ignore[attr-defined]
+
+
+def test_backwards_clock_keeps_the_remaining_cooldown() -> None:
+    m = monitor_for(min_duration=10, cooldown=60)
+    first = drive(m, secs(40, 0.9), start=1000.0)
+    assert len(first) == 1
+    t_last = m.timeline[-1].timestamp
+    remaining = 60 - (t_last - first[0].timestamp)
+    assert remaining > 12  # the new spell alone would be long enough well before the cooldown ends
+    t_new = t_last - 1.0  # the clock steps back 1 s; the user still looks sad
+    after = drive(m, secs(120, 0.9), start=t_new)
+    assert len(after) == 1  # a new spell in the new time base, but only once the cooldown has run out
+    assert t_new + remaining <= after[0].timestamp <= t_new + remaining + 2.0
+
+
+@pytest.mark.parametrize("timeout", [NAN, "x", -1.0, True])
+def test_wait_timeouts_are_checked(timeout: Any) -> None:
+    m = SadnessMonitor(ScriptedDetector())
+    assert finishes_within(lambda: m.events(timeout=timeout)).__class__ is ValueError
+    with pytest.raises(ValueError, match="timeout"):
+        m.wait(timeout)
+    with pytest.raises(ValueError, match="timeout"):
+        m.stop(timeout)
+    assert list(m.events(timeout=0.0)) == [] and m.wait(INF) and m.stop(None).state == "idle"
+
+
+@pytest.mark.parametrize(("kwargs", "exc"), [
+    (dict(duration=-1), ValueError), (dict(duration=NAN), ValueError), (dict(duration="x"), ValueError),
+    (dict(max_samples=-1), ValueError), (dict(max_samples="x"), ValueError), (dict(max_samples=2.5), ValueError),
+    (dict(max_errors=0), ValueError), (dict(max_errors=-1), ValueError), (dict(backoff=INF), ValueError),
+    (dict(interval="2"), ValueError), (dict(bogus=1), TypeError),
+])
+def test_run_and_start_reject_bad_options_in_the_callers_thread(kwargs: dict[str, Any],
+                                                                exc: type[Exception]) -> None:
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=0)
+    name = next(iter(kwargs))
+    with pytest.raises(exc, match=name):
+        m.run(FiniteCamera(3), **kwargs)
+    with pytest.raises(exc, match=name):
+        m.start(FiniteCamera(3), **kwargs)
+    assert not m.running and m.error is None and len(m.timeline) == 0
+    with pytest.raises(TypeError, match="camera"):
+        m.start(None)  # type: ignore[arg-type]
+    assert not m.running
+
+
+def test_run_accepts_numpy_numbers_and_rejects_a_bad_read() -> None:
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    final = m.run(FiniteCamera(20), interval=np.float32(0.5), max_samples=np.int64(3), max_errors=np.int64(2))
+    assert final.samples == 3
+
+    class BareCamera:
+        def read(self) -> np.ndarray:
+            return FRAME
+
+    with pytest.raises(TypeError, match=r"read\(\) must return"):
+        m.run(BareCamera(), interval=0.001)  # type: ignore[arg-type]
+    assert m.status.state == "failed"
+
+
+@pytest.mark.parametrize(("level", "margin"), [
+    (NAN, 0.6), (INF, 0.6), ("a", 0.6), (None, 0.6), (1.5, 0.6), (-0.1, 0.6), (0.5, NAN), (0.5, INF), (0.5, "1")])
+def test_raise_level_checks_its_arguments(level: Any, margin: Any) -> None:
+    with pytest.raises(ValueError, match="level" if margin == 0.6 else "margin"):
+        raise_level(level, margin)
+
+
+def test_raise_level_does_not_overflow() -> None:
+    assert raise_level(0.5, -1000) == 0.0
+    assert raise_level(0.5, 1000) == 1.0
+    assert raise_level(np.float32(0.5), np.float64(0.0)) == pytest.approx(0.5)
+
+
+def test_quality_helpers_check_their_arguments(face_frame: tuple[np.ndarray, FaceBox]) -> None:
+    frame, box = face_frame
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    gate = QualityGate()
+    for bad in (None, gray.astype(np.float32) / 255, "face.png"):
+        with pytest.raises(InvalidFrameError):
+            measure_face(bad, box)  # type: ignore[arg-type]
+    for size in (0, -5, 16.5, 100_000):
+        with pytest.raises(ValueError, match="size"):
+            measure_face(gray, box, size)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="box"):
+        measure_face(gray, "x")  # type: ignore[arg-type]
+    assert measure_face(frame, box) == measure_face(gray, box)  # BGR is measured grey
+    q = measure_face(gray, box)
+    with pytest.raises(TypeError, match="quality"):
+        check_quality(None, gate)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="gate"):
+        check_quality(q, None)  # type: ignore[arg-type]
+    for field_name in ("sharpness", "brightness", "contrast", "saturated"):
+        with pytest.raises(ValueError, match=field_name):  # NaN used to pass every gate
+            check_quality(dataclasses.replace(q, **{field_name: NAN}), gate)
+
+    reading = SadnessReading(0.9, True, box, None, "scripted", 0.0, None, 1)
+    assert assess_reading(frame, reading, gate).valid
+    with pytest.raises(TypeError, match="reading"):
+        assess_reading(frame, None, gate)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="gate"):
+        assess_reading(frame, reading, None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidFrameError):
+        assess_reading(frame.astype(np.float32) / 255, reading, gate)
+    for name, value in (("sadness", NAN), ("sadness", "0.9"), ("sadness", 1.5), ("timestamp", NAN)):
+        bad_reading = dataclasses.replace(reading)
+        object.__setattr__(bad_reading, name, value)  # past SadnessReading's own checks, if any
+        with pytest.raises(ValueError, match=f"reading.{name}"):
+            assess_reading(frame, bad_reading, gate)
+
+
+@pytest.mark.parametrize("maxlen", ["abc", NAN, None, 2.5, 0])
+def test_timeline_checks_maxlen_and_points(maxlen: Any) -> None:
+    with pytest.raises(ValueError, match="maxlen"):
+        Timeline(maxlen)
+    t = Timeline(np.int64(2))
+    with pytest.raises(TypeError, match="TimelinePoint"):
+        t.append("junk")  # type: ignore[arg-type]
+    assert len(t) == 0 and t.maxlen == 2

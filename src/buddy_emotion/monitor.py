@@ -25,10 +25,13 @@ from __future__ import annotations
 import collections
 import dataclasses
 import enum
+import inspect
 import json
 import logging
 import math
+import numbers
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,6 +41,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from buddy_emotion import _check
 from buddy_emotion.errors import BaselineError, CameraError, ImageFileError, InvalidFrameError
 from buddy_emotion.frames import to_gray, validate_frame
 from buddy_emotion.types import FaceBox, NoReadingReason, SadnessReading
@@ -66,6 +70,37 @@ log = logging.getLogger(__name__)
 _BASELINE_FORMAT = "buddy-emotion-baseline"
 _BASELINE_VERSION = 1
 _MAX_BASELINE_BYTES = 64 * 1024
+_MEASURE_SIZES = (16, 512)  # QualityGate.measure_size: enough pixels to measure, not megabytes per sample
+
+
+def _num(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *,
+         error: type[Exception] = ValueError, **kw: Any) -> float:
+    """:func:`_check.number`, also for ints too large for a float (e.g. ``10**400`` from a JSON file)."""
+    try:
+        return _check.number(name, value, lo, hi, error=error, **kw)
+    except OverflowError:
+        raise error(f"{name} is out of range (too large)") from None
+
+
+def _int(name: str, value: Any, lo: int | None = None, hi: int | None = None, *,
+         error: type[Exception] = ValueError) -> int:
+    """:func:`_check.integer`, also for ints too large for a float."""
+    try:
+        return _check.integer(name, value, lo, hi, error=error)
+    except OverflowError:
+        raise error(f"{name} is out of range (too large)") from None
+
+
+def _callable_or_none(name: str, value: Any) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
+
+
+def _store(obj: Any, name: str, checked: Any, keep: tuple[type, ...]) -> None:
+    """Put a checked value on a frozen dataclass unless the given one has a type in ``keep`` already
+    (``np.int64(5)`` and ``5.0`` become ``5`` for ints, numpy scalars become floats, ints and floats stay)."""
+    if type(getattr(obj, name)) not in keep:
+        object.__setattr__(obj, name, checked)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -81,7 +116,7 @@ class QualityGate:
     (so they do not depend on the face's size in the frame); without a box, on the whole frame.
 
     Attributes:
-        min_face: shortest face side in frame pixels (smaller: ``FACE_TOO_SMALL``).
+        min_face: shortest face side in frame pixels, a whole number >= 1 (smaller: ``FACE_TOO_SMALL``).
         min_sharpness: variance of the Laplacian of the face over the variance of the face (below:
             ``BLURRED``); see :func:`measure_face`.
         min_brightness: mean grey level of the face (below: ``TOO_DARK``).
@@ -94,7 +129,7 @@ class QualityGate:
             ``MULTIPLE_FACES`` otherwise; ``"largest"`` always uses the largest; ``"reject"`` marks every
             sample with more than one face.
         dominance: see ``multiple_faces``.
-        measure_size: side in pixels of the face patch the measures are taken on.
+        measure_size: side in pixels of the face patch the measures are taken on (a whole number, 16..512).
     """
 
     min_face: int = 60
@@ -108,20 +143,17 @@ class QualityGate:
     measure_size: int = 64
 
     def __post_init__(self) -> None:
-        if self.multiple_faces not in ("dominant", "largest", "reject"):
+        if not isinstance(self.multiple_faces, str) or self.multiple_faces not in ("dominant", "largest", "reject"):
             raise ValueError(f"multiple_faces must be 'dominant', 'largest' or 'reject', got {self.multiple_faces!r}")
-        if int(self.min_face) < 1:
-            raise ValueError(f"min_face must be a positive number of pixels, got {self.min_face!r}")
-        if not 0.0 <= self.min_brightness < self.max_brightness <= 255.0:
-            raise ValueError("need 0 <= min_brightness < max_brightness <= 255")
-        if not 0.0 <= self.max_saturated <= 1.0:
-            raise ValueError(f"max_saturated must be within 0..1, got {self.max_saturated!r}")
-        if self.min_sharpness < 0 or self.min_contrast < 0:
-            raise ValueError("min_sharpness and min_contrast must be >= 0")
-        if self.dominance < 1.0:
-            raise ValueError(f"dominance must be >= 1, got {self.dominance!r}")
-        if int(self.measure_size) < 16:
-            raise ValueError(f"measure_size must be at least 16 pixels, got {self.measure_size!r}")
+        _store(self, "min_face", _int("min_face", self.min_face, 1), (int,))
+        _store(self, "measure_size", _int("measure_size", self.measure_size, *_MEASURE_SIZES), (int,))
+        for name, lo, hi in (("min_sharpness", 0.0, math.inf), ("min_brightness", 0.0, 255.0),
+                             ("max_brightness", 0.0, 255.0), ("max_saturated", 0.0, 1.0),
+                             ("min_contrast", 0.0, math.inf), ("dominance", 1.0, math.inf)):
+            _store(self, name, _num(name, getattr(self, name), lo, hi), (int, float))
+        if not self.min_brightness < self.max_brightness:
+            raise ValueError(f"min_brightness ({self.min_brightness}) must be below max_brightness "
+                             f"({self.max_brightness})")
 
 
 @dataclass(frozen=True)
@@ -180,24 +212,17 @@ class MonitorOptions:
     quality: QualityGate = field(default_factory=QualityGate)
 
     def __post_init__(self) -> None:
-        def _num(name: str, lo: float, hi: float = math.inf) -> None:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-                raise ValueError(f"{name} must be a number within {lo}..{hi}, got {v!r}")
-
-        for name in ("enter_threshold", "exit_threshold", "baseline_quantile"):
-            _num(name, 0.0, 1.0)
-        _num("baseline_margin", 0.0, 10.0)
-        _num("max_baseline", 0.0, 0.99)
-        for name in ("min_duration", "cooldown"):
-            _num(name, 0.0)
-        for name in ("window", "max_gap"):
-            _num(name, 1e-6)
-        for name in ("min_window_samples", "min_samples", "baseline_window", "timeline_size"):
-            _num(name, 1)
-            if int(getattr(self, name)) != getattr(self, name):
-                raise ValueError(f"{name} must be a whole number, got {getattr(self, name)!r}")
-        _num("calibration_samples", 0)
+        for name, lo, hi in (("enter_threshold", 0.0, 1.0), ("exit_threshold", 0.0, 1.0),
+                             ("baseline_quantile", 0.0, 1.0), ("baseline_margin", 0.0, 10.0),
+                             ("max_baseline", 0.0, 0.99), ("min_duration", 0.0, math.inf), ("cooldown", 0.0, math.inf),
+                             ("window", 1e-6, math.inf), ("max_gap", 1e-6, math.inf)):
+            _store(self, name, _num(name, getattr(self, name), lo, hi), (int, float))
+        for name, low in (("min_window_samples", 1), ("min_samples", 1), ("baseline_window", 1),
+                          ("timeline_size", 1), ("calibration_samples", 0)):
+            _store(self, name, _int(name, getattr(self, name), low), (int,))
+        if not isinstance(self.adapt_baseline, (bool, np.bool_)):
+            raise TypeError(f"adapt_baseline must be True or False, got {self.adapt_baseline!r}")
+        _store(self, "adapt_baseline", bool(self.adapt_baseline), (bool,))
         if self.exit_threshold > self.enter_threshold:
             raise ValueError(f"exit_threshold ({self.exit_threshold}) must not exceed enter_threshold "
                              f"({self.enter_threshold})")
@@ -353,17 +378,31 @@ class MonitorStatus:
 
 
 def raise_level(level: float, margin: float) -> float:
-    """``level`` (0..1) raised by ``margin`` in log-odds: ``sigmoid(logit(level) + margin)``."""
-    p = min(max(float(level), 1e-6), 1.0 - 1e-6)
-    return 1.0 / (1.0 + math.exp(-(math.log(p / (1.0 - p)) + margin)))
+    """``level`` (0..1) raised by ``margin`` (any finite number) in log-odds: ``sigmoid(logit(level) + margin)``.
+
+    Raises:
+        ValueError: ``level`` is not a number within 0..1, or ``margin`` not a finite number.
+    """
+    p = min(max(_num("level", level, 0.0, 1.0), 1e-6), 1.0 - 1e-6)
+    x = math.log(p / (1.0 - p)) + _num("margin", margin)
+    try:
+        return 1.0 / (1.0 + math.exp(-x))
+    except OverflowError:  # x below about -709: the level is 0 to double precision
+        return 0.0
 
 
 def _check_unit(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BaselineError(f"baseline {name} must be a number, got {value!r}")
-    if not 0.0 <= value <= 1.0:
-        raise BaselineError(f"baseline {name} must be within 0..1, got {value!r}")
-    return float(value)
+    return _num(f"baseline {name}", value, 0.0, 1.0, error=BaselineError)
+
+
+def _path_arg(name: str, path: Any) -> Path:
+    """``path`` (str or path-like) as a :class:`Path`; else :class:`BaselineError` naming ``name``."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise BaselineError(f"{name} must be a file path, got {path!r}")
+    p = Path(os.fspath(path))
+    if "\x00" in str(p):
+        raise BaselineError(f"{name} must not contain a NUL character: {str(p)!r}")
+    return p
 
 
 @dataclass(frozen=True)
@@ -389,14 +428,9 @@ class Baseline:
     def __post_init__(self) -> None:
         for name in ("level", "mean", "spread", "quantile"):
             object.__setattr__(self, name, _check_unit(name, getattr(self, name)))
-        n = self.samples
-        if isinstance(n, bool) or not isinstance(n, (int, float)) or not math.isfinite(n) or n < 1 or int(n) != n:
-            raise BaselineError(f"baseline samples must be a whole number >= 1, got {n!r}")
-        object.__setattr__(self, "samples", int(n))
-        c = self.created
-        if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c):
-            raise BaselineError(f"baseline created must be a number of seconds, got {c!r}")
-        object.__setattr__(self, "created", float(c))
+        object.__setattr__(self, "samples", _int("baseline samples", self.samples, 1, error=BaselineError))
+        object.__setattr__(self, "created", _num("baseline created", self.created, unit="seconds",
+                                                 error=BaselineError))
 
     @classmethod
     def from_readings(cls, sadness: Iterable[float | None], quantile: float = 0.75,
@@ -404,9 +438,22 @@ class Baseline:
         """The baseline of some calm sadness readings (None values are skipped).
 
         Raises:
-            ValueError: no reading, or a value outside 0..1.
+            TypeError: ``sadness`` is not an iterable of readings.
+            ValueError: no reading, a value that is not a number within 0..1, or ``quantile`` outside 0..1.
         """
-        values = np.array([float(s) for s in sadness if s is not None], dtype=np.float64)
+        quantile = _num("quantile", quantile, 0.0, 1.0)
+        if created is not None:
+            created = _num("created", created, unit="seconds")
+        if isinstance(sadness, np.ndarray) and sadness.ndim == 1 and sadness.dtype.kind in "fiu":
+            values = sadness.astype(np.float64)  # the monitor's own readings: no per-item checks
+        else:
+            if isinstance(sadness, (str, bytes)) or not isinstance(sadness, Iterable):
+                raise TypeError(f"sadness must be an iterable of readings (numbers 0..1 or None), got {sadness!r}")
+            items = [s for s in sadness if s is not None]
+            bad = [s for s in items if isinstance(s, bool) or not isinstance(s, numbers.Real)]
+            if bad:
+                raise ValueError(f"sadness readings must be numbers within 0..1, got {bad[0]!r}")
+            values = np.array([float(s) for s in items], dtype=np.float64)
         if values.size == 0:
             raise ValueError("a baseline needs at least one sadness reading")
         if not np.all(np.isfinite(values)) or values.min() < 0.0 or values.max() > 1.0:
@@ -422,9 +469,9 @@ class Baseline:
         """Write this baseline to a small JSON file (numbers only) and return its path.
 
         Raises:
-            BaselineError: the file cannot be written.
+            BaselineError: ``path`` is not a file path, or the file cannot be written.
         """
-        p = Path(os.fspath(path))
+        p = _path_arg("path", path)
         try:
             p.write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")
         except OSError as e:
@@ -436,20 +483,26 @@ class Baseline:
         """Read a baseline written by :meth:`save`.
 
         Raises:
-            BaselineError: the file is missing, unreadable, not JSON, not a baseline, or out of range.
+            BaselineError: ``path`` is not a file path; the file is missing, not a regular file (a folder, pipe
+                or device), too large, unreadable, not JSON, not a baseline, or out of range.
         """
-        p = Path(os.fspath(path))
+        p = _path_arg("path", path)
         try:
-            if p.stat().st_size > _MAX_BASELINE_BYTES:
+            # a regular file only (a FIFO would block, /dev/zero never end), and never more than the limit
+            if not stat.S_ISREG(p.stat().st_mode):
+                raise BaselineError(f"baseline path is not a regular file: {p}")
+            with p.open("rb") as f:
+                raw = f.read(_MAX_BASELINE_BYTES + 1)
+            if len(raw) > _MAX_BASELINE_BYTES:
                 raise BaselineError(f"{p} is too large to be a baseline file")
-            text = p.read_text(encoding="utf-8")
+            text = raw.decode("utf-8")
         except FileNotFoundError:
             raise BaselineError(f"baseline file not found: {p}") from None
         except (OSError, UnicodeDecodeError) as e:
             raise BaselineError(f"cannot read baseline file {p}: {getattr(e, 'strerror', None) or e}") from None
         try:
             data = json.loads(text)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: absurdly deep nesting
             raise BaselineError(f"{p} is not valid JSON ({e})") from None
         return cls.from_dict(data, where=str(p))
 
@@ -482,13 +535,23 @@ class Baseline:
 def measure_face(gray: np.ndarray, box: FaceBox | None, size: int = 64) -> FaceQuality:
     """Sharpness, brightness, contrast and saturated share of a face patch.
 
-    ``gray`` is an HxW uint8 frame; the patch is ``box`` cut to the frame (the whole frame when None),
-    resized to ``size`` x ``size`` so that the measures do not depend on the face's size. Sharpness is the
-    variance of the patch's Laplacian divided by the variance of the patch itself, so that it does not
-    depend on lighting either (sharp faces score about 1 to 5, blurred ones below 1).
+    ``gray`` is an HxW uint8 frame (a BGR or BGRA frame is turned grey first); the patch is ``box`` cut to
+    the frame (the whole frame when None), resized to ``size`` x ``size`` (1..512) so that the measures do
+    not depend on the face's size. Sharpness is the variance of the patch's Laplacian divided by the
+    variance of the patch itself, so that it does not depend on lighting either (sharp faces score about 1
+    to 5, blurred ones below 1).
+
+    Raises:
+        InvalidFrameError: ``gray`` is not an accepted image (see :func:`~buddy_emotion.frames.validate_frame`).
+        TypeError: ``box`` is not a :class:`FaceBox` or None.
+        ValueError: ``size`` is not a whole number within 1..512.
     """
     import cv2
 
+    gray = to_gray(validate_frame(gray, "gray"))
+    if box is not None and not isinstance(box, FaceBox):
+        raise TypeError(f"box must be a FaceBox or None, got {type(box).__name__}")
+    size = _int("size", size, 1, _MEASURE_SIZES[1])
     h, w = gray.shape[:2]
     patch = gray
     if box is not None:
@@ -510,7 +573,18 @@ def measure_face(gray: np.ndarray, box: FaceBox | None, size: int = 64) -> FaceQ
 
 
 def check_quality(quality: FaceQuality, gate: QualityGate) -> NoReadingReason | None:
-    """The first quality gate ``quality`` fails, or None when it passes them all."""
+    """The first quality gate ``quality`` fails, or None when it passes them all.
+
+    Raises:
+        TypeError: ``quality`` is not a :class:`FaceQuality` or ``gate`` not a :class:`QualityGate`.
+        ValueError: a measure of ``quality`` is not a finite number (NaN would pass every gate).
+    """
+    if not isinstance(quality, FaceQuality):
+        raise TypeError(f"quality must be a FaceQuality, got {type(quality).__name__}")
+    if not isinstance(gate, QualityGate):
+        raise TypeError(f"gate must be a QualityGate, got {type(gate).__name__}")
+    for name in ("sharpness", "brightness", "contrast", "saturated"):
+        _num(f"quality.{name}", getattr(quality, name))
     if quality.brightness < gate.min_brightness:
         return NoReadingReason.TOO_DARK
     if quality.brightness > gate.max_brightness or quality.saturated > gate.max_saturated:
@@ -526,17 +600,32 @@ def assess_reading(frame: np.ndarray | None, reading: SadnessReading, gate: Qual
                    quality: FaceQuality | None = None) -> MonitorSample:
     """Apply the quality gate to a detector's reading of ``frame``.
 
-    ``frame`` is the validated frame the reading came from; the face patch is measured on it unless
+    ``frame`` is the frame the reading came from (or None); the face patch is measured on it unless
     ``quality`` gives the measures already (e.g. replayed samples). With neither, image checks are skipped.
+
+    Raises:
+        InvalidFrameError: ``frame`` is not an accepted image.
+        TypeError: ``reading``, ``gate`` or ``quality`` is not of its type.
+        ValueError: the reading's timestamp is not a finite number, or its sadness not a number within 0..1.
     """
-    t = float(reading.timestamp)
+    if frame is not None:
+        frame = validate_frame(frame)
+    if not isinstance(reading, SadnessReading):
+        raise TypeError(f"reading must be a SadnessReading, got {type(reading).__name__}")
+    if not isinstance(gate, QualityGate):
+        raise TypeError(f"gate must be a QualityGate, got {type(gate).__name__}")
+    if quality is not None and not isinstance(quality, FaceQuality):
+        raise TypeError(f"quality must be a FaceQuality or None, got {type(quality).__name__}")
+    t = _num("reading.timestamp", reading.timestamp, unit="seconds")
     faces = reading.faces
-    count = max(int(reading.face_count), len(faces))
+    count = max(_int("reading.face_count", reading.face_count, 0), len(faces))
     box = reading.box
+    if box is not None and not isinstance(box, FaceBox):
+        raise TypeError(f"reading.box must be a FaceBox or None, got {type(box).__name__}")
     size = box.size if box is not None else None
     if reading.reason is not None or reading.sadness is None:
         return MonitorSample(t, None, reading.reason or NoReadingReason.BACKEND_ERROR, count, size)
-    sadness = float(reading.sadness)
+    sadness = _num("reading.sadness", reading.sadness, 0.0, 1.0)
     if count > 1 and gate.multiple_faces != "largest":
         areas = sorted((f.box.area for f in faces if f.box is not None), reverse=True)
         dominant = len(areas) >= 2 and areas[0] >= gate.dominance * areas[1]
@@ -562,9 +651,7 @@ class Timeline:
     """The last ``maxlen`` samples as :class:`TimelinePoint` (a thread-safe ring buffer, numbers only)."""
 
     def __init__(self, maxlen: int = 3600) -> None:
-        if int(maxlen) < 1:
-            raise ValueError(f"maxlen must be >= 1, got {maxlen!r}")
-        self._points: collections.deque[TimelinePoint] = collections.deque(maxlen=int(maxlen))
+        self._points: collections.deque[TimelinePoint] = collections.deque(maxlen=_int("maxlen", maxlen, 1))
         self._lock = threading.Lock()
 
     @property
@@ -572,6 +659,8 @@ class Timeline:
         return int(self._points.maxlen or 0)
 
     def append(self, point: TimelinePoint) -> None:
+        if not isinstance(point, TimelinePoint):
+            raise TypeError(f"point must be a TimelinePoint, got {type(point).__name__}")
         with self._lock:
             self._points.append(point)
 
@@ -675,6 +764,10 @@ class SadnessMonitor:
             raise TypeError("detector must have a detect_sadness(frame, timestamp) method, "
                             f"got {type(detector).__name__}")
         self.detector = detector
+        for name, cb in (("on_sad", on_sad), ("on_sample", on_sample), ("on_status", on_status)):
+            _callable_or_none(name, cb)
+        if baseline is not None and not isinstance(baseline, (Baseline, str, os.PathLike)):
+            raise TypeError(f"baseline must be a Baseline, a file path or None, got {type(baseline).__name__}")
         self._sad_callbacks: list[Callable[[SadnessEvent], Any]] = [on_sad] if on_sad else []
         self._sample_callbacks: list[Callable[[TimelinePoint], Any]] = [on_sample] if on_sample else []
         self._status_callbacks: list[Callable[[MonitorStatus], Any]] = [on_status] if on_status else []
@@ -807,18 +900,21 @@ class SadnessMonitor:
 
     def on_sad(self, callback: Callable[[SadnessEvent], Any]) -> Callable[[SadnessEvent], Any]:
         """Register ``callback(event)`` for every event; returns it (usable as a decorator)."""
+        _callable_or_none("callback", callback)
         with self._lock:
             self._sad_callbacks.append(callback)
         return callback
 
     def on_sample(self, callback: Callable[[TimelinePoint], Any]) -> Callable[[TimelinePoint], Any]:
         """Register ``callback(point)`` for every sample; returns it."""
+        _callable_or_none("callback", callback)
         with self._lock:
             self._sample_callbacks.append(callback)
         return callback
 
     def on_status(self, callback: Callable[[MonitorStatus], Any]) -> Callable[[MonitorStatus], Any]:
         """Register ``callback(status)`` for every change of :meth:`run`'s state; returns it."""
+        _callable_or_none("callback", callback)
         with self._lock:
             self._status_callbacks.append(callback)
         return callback
@@ -831,7 +927,11 @@ class SadnessMonitor:
         ``timeout``, after ``timeout`` seconds without an event; after a loop has ended, a new iterator
         ends at once. In push mode (:meth:`update`) it yields the events ``update`` returns. Up to 256
         unread events are kept, oldest dropped first.
+
+        Raises:
+            ValueError: ``timeout`` is not None or a number of seconds >= 0.
         """
+        timeout = _check.timeout("timeout", timeout)
         q = _EventQueue()
         with self._cond:
             # a loop that ran and ended: nothing more will come; before any loop (push mode), wait
@@ -878,14 +978,15 @@ class SadnessMonitor:
 
         Raises:
             InvalidFrameError: ``frame`` is not an accepted image.
+            TypeError: ``reading`` is not a :class:`SadnessReading`.
             ValueError: ``timestamp`` is not a finite number.
         """
         frame = validate_frame(frame)
+        if reading is not None and not isinstance(reading, SadnessReading):
+            raise TypeError(f"reading must be a SadnessReading, got {type(reading).__name__}")
         t = _timestamp(timestamp if timestamp is not None or reading is None else reading.timestamp)
         if reading is None:
             reading = self.detector.detect_sadness(frame, timestamp=t)
-        elif not isinstance(reading, SadnessReading):
-            raise TypeError(f"reading must be a SadnessReading, got {type(reading).__name__}")
         sample = assess_reading(frame, reading, self.options.quality)
         if sample.timestamp != t:
             sample = dataclasses.replace(sample, timestamp=t)
@@ -897,22 +998,32 @@ class SadnessMonitor:
 
         Args:
             frame: the camera frame (HxWx3 uint8 BGR, grey or BGRA). It is not kept.
-            timestamp: seconds (default ``time.time()``); samples should come in time order: a timestamp
-                earlier than the previous one starts the temporal state afresh (the baseline is kept).
+            timestamp: seconds, a finite real number (default ``time.time()``); samples should come in time
+                order: a timestamp earlier than the previous one (e.g. a clock stepped back) starts the temporal
+                state (window, spell) afresh; the baseline is kept, and so is the remaining cooldown, carried
+                into the new time base.
             reading: the detector's reading of this frame if the caller has it already (not recomputed).
 
         Raises:
             InvalidFrameError: ``frame`` is not an accepted image.
+            TypeError: ``reading`` is not a :class:`SadnessReading`.
             ValueError: ``timestamp`` is not a finite number.
             BackendError: the detector's backend failed.
         """
         return self.feed(self.assess(frame, timestamp, reading=reading))
 
     def feed(self, sample: MonitorSample) -> SadnessEvent | None:
-        """The decision step alone, on an already assessed sample (e.g. replayed or cached ones)."""
+        """The decision step alone, on an already assessed sample (e.g. replayed or cached ones).
+
+        Raises:
+            TypeError: ``sample`` is not a :class:`MonitorSample`, or its reason not a ``NoReadingReason``.
+            ValueError: its timestamp is not a finite number, or a counting sample's sadness not within 0..1.
+        """
         if not isinstance(sample, MonitorSample):
             raise TypeError(f"sample must be a MonitorSample, got {type(sample).__name__}")
-        t = _timestamp(sample.timestamp)
+        if sample.reason is not None and not isinstance(sample.reason, NoReadingReason):
+            raise TypeError(f"sample.reason must be a NoReadingReason or None, got {sample.reason!r}")
+        t = _timestamp(sample.timestamp, "sample.timestamp")
         with self._lock:
             event, point = self._decide(sample, t)
         self._emit(self._sample_callbacks, point)
@@ -923,12 +1034,13 @@ class SadnessMonitor:
     def _decide(self, sample: MonitorSample, t: float) -> tuple[SadnessEvent | None, TimelinePoint]:
         o = self.options
         valid = sample.valid
-        s = float(sample.sadness) if valid else 0.0  # type: ignore[arg-type]
-        if valid and not 0.0 <= s <= 1.0:
-            raise ValueError(f"sadness must be within 0..1, got {sample.sadness!r}")
+        s = _num("sample.sadness", sample.sadness, 0.0, 1.0) if valid else 0.0
         if self._last_t is not None and t < self._last_t:
+            # time went backwards (a clock stepped back): start the window and spell afresh, but carry the
+            # cooldown still to run into the new time base, so that no second event fires too soon
+            if self._last_event_t is not None:
+                self._last_event_t = t - (self._last_t - self._last_event_t)
             self._reset_temporal()
-            self._last_event_t = None
         self._last_t = t
         self._samples_total += 1
 
@@ -1078,17 +1190,17 @@ class SadnessMonitor:
             The final :class:`MonitorStatus`.
 
         Raises:
-            ValueError: bad arguments. Unexpected errors (bugs, a failing detector) are re-raised after the
-                status turns ``"failed"``.
+            TypeError: ``camera`` has no ``read()`` method.
+            ValueError: bad arguments: ``interval``, ``backoff``, ``max_backoff`` not finite numbers > 0,
+                ``duration`` not None or a finite number > 0, ``max_samples`` or ``max_errors`` not None or a
+                whole number >= 1. Unexpected errors (bugs, a failing detector, a ``read()`` that does not
+                return ``(frame, timestamp)``) are re-raised after the status turns ``"failed"``.
         """
-        interval = _positive("interval", interval)
-        backoff = _positive("backoff", backoff)
-        max_backoff = max(backoff, _positive("max_backoff", max_backoff))
+        interval, duration, max_samples, backoff, max_backoff, max_errors = self._run_args(
+            camera, interval, duration, max_samples, backoff, max_backoff, max_errors)
         finite = bool(getattr(camera, "finite", False))
         if max_errors is None and finite:
             max_errors = 3
-        if not callable(getattr(camera, "read", None)):
-            raise TypeError(f"camera must have a read() method, got {type(camera).__name__}")
         try:
             from buddy_emotion.cameras.base import CameraEndOfStream as _EndOfStream
         except ImportError:  # pragma: no cover - the cameras package is part of the library
@@ -1120,7 +1232,7 @@ class SadnessMonitor:
                     break
                 tick = time.monotonic()
                 try:
-                    frame, ts = camera.read()
+                    got = camera.read()
                 except (CameraError, ImageFileError, InvalidFrameError) as e:
                     if _EndOfStream is not None and isinstance(e, _EndOfStream):
                         final = "ended"
@@ -1150,7 +1262,11 @@ class SadnessMonitor:
                     errors_in_row = 0
                     wait = backoff
                     self._set_status(state="running", consecutive_errors=0, retry_in=None)
-                ts = float(ts)
+                if not isinstance(got, (tuple, list)) or len(got) != 2:
+                    raise TypeError(f"camera.read() must return (frame, timestamp), got {type(got).__name__}")
+                frame, ts = got
+                del got
+                ts = _num("camera timestamp", ts, unit="seconds")
                 last_ts, last_ts_wall = ts, time.monotonic()
                 if finite:
                     if next_media_t is not None and ts + 1e-9 < next_media_t:
@@ -1185,6 +1301,23 @@ class SadnessMonitor:
             self._close_subscribers()
         return self.status
 
+    @staticmethod
+    def _run_args(camera: Any, interval: Any, duration: Any, max_samples: Any, backoff: Any, max_backoff: Any,
+                  max_errors: Any) -> tuple[float, float | None, int | None, float, float, int | None]:
+        """:meth:`run`'s arguments checked (also by :meth:`start`, in the caller's thread)."""
+        if not callable(getattr(camera, "read", None)):
+            raise TypeError(f"camera must have a read() method, got {type(camera).__name__}")
+        interval = _positive("interval", interval)
+        backoff = _positive("backoff", backoff)
+        max_backoff = max(backoff, _positive("max_backoff", max_backoff))
+        if duration is not None:
+            duration = _positive("duration", duration)
+        if max_samples is not None:
+            max_samples = _int("max_samples", max_samples, 1)
+        if max_errors is not None:
+            max_errors = _int("max_errors", max_errors, 1)
+        return interval, duration, max_samples, backoff, max_backoff, max_errors
+
     def _note_camera_error(self, t: float) -> None:
         with self._lock:
             enter, exit_ = self._levels()
@@ -1204,8 +1337,14 @@ class SadnessMonitor:
 
         Raises:
             RuntimeError: the monitor is running already.
+            TypeError, ValueError: bad arguments, as for :meth:`run` (raised here, before the thread starts).
         """
-        interval = _positive("interval", interval)
+        try:
+            bound = inspect.signature(self.run).bind(camera, interval, **run_options)
+        except TypeError as e:
+            raise TypeError(f"start(): {e}") from None
+        bound.apply_defaults()
+        self._run_args(**bound.arguments)
         with self._lock:
             if self.running:
                 raise RuntimeError("the monitor is running already; stop() it first")
@@ -1232,7 +1371,12 @@ class SadnessMonitor:
         return self
 
     def stop(self, timeout: float | None = 10.0) -> MonitorStatus:
-        """Ask the loop to end and wait for the background thread (up to ``timeout`` seconds)."""
+        """Ask the loop to end and wait for the background thread (up to ``timeout`` seconds).
+
+        Raises:
+            ValueError: ``timeout`` is not None or a number of seconds >= 0.
+        """
+        timeout = _check.timeout("timeout", timeout)
         self._stop.set()
         t = self._thread
         if t is not None and t is not threading.current_thread():
@@ -1243,7 +1387,12 @@ class SadnessMonitor:
         return self.status
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the background loop to end by itself (e.g. end of a video); True if it has ended."""
+        """Wait for the background loop to end by itself (e.g. end of a video); True if it has ended.
+
+        Raises:
+            ValueError: ``timeout`` is not None or a number of seconds >= 0.
+        """
+        timeout = _check.timeout("timeout", timeout)
         t = self._thread
         if t is None:
             return True
@@ -1268,21 +1417,13 @@ class SadnessMonitor:
         return f"SadnessMonitor(state={self.state.value}, samples={self._samples_total}, events={self._events_total})"
 
 
-def _timestamp(value: Any) -> float:
+def _timestamp(value: Any, name: str = "timestamp") -> float:
+    """``time.time()`` for None, else a finite real number of seconds (not a str, not a bool)."""
     if value is None:
         return time.time()
-    if isinstance(value, bool):
-        raise ValueError(f"timestamp must be a number of seconds, got {value!r}")
-    try:
-        t = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"timestamp must be a number of seconds, got {value!r}") from None
-    if not math.isfinite(t):
-        raise ValueError(f"timestamp must be finite, got {value!r}")
-    return t
+    return _num(name, value, unit="seconds")
 
 
 def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)
+    """A finite number of seconds > 0 (numpy scalars included)."""
+    return _num(name, value, 0.0, open_lo=True, unit="seconds")
