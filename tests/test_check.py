@@ -60,6 +60,8 @@ def test_existing_file(tmp_path) -> None:
                       ("a\x00b", "NUL")):
         with pytest.raises(ValueError, match=says):
             existing_file("path", bad)
+    with pytest.raises(OSError, match="^path: not a regular file"):  # an OSError-based error class is not re-wrapped
+        existing_file("path", tmp_path, error=OSError)
     if hasattr(os, "mkfifo"):
         fifo = tmp_path / "pipe"
         os.mkfifo(fifo)

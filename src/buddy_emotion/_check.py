@@ -13,10 +13,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["number", "integer", "optional_number", "timeout", "existing_file"]
+__all__ = ["is_real", "number", "integer", "optional_number", "timeout", "existing_file"]
 
 
-def _is_real(value: Any) -> bool:
+def is_real(value: Any) -> bool:
+    """True for a real number of any type (int, float, numpy scalars), False for bool and everything else."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -24,7 +25,7 @@ def number(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *
            open_lo: bool = False, unit: str = "", error: type[Exception] = ValueError) -> float:
     """``value`` as a float within ``lo..hi`` (``lo`` excluded with ``open_lo``); else ``error`` naming ``name``."""
     what = f"a number{f' of {unit}' if unit else ''}"
-    if not _is_real(value):
+    if not is_real(value):
         raise error(f"{name} must be {what}, got {value!r}")
     v = float(value)
     if math.isnan(v) or (finite and math.isinf(v)):
@@ -44,7 +45,7 @@ def number(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *
 def integer(name: str, value: Any, lo: int | None = None, hi: int | None = None, *,
             error: type[Exception] = ValueError) -> int:
     """``value`` as an int within ``lo..hi``; whole floats (``2.0``) pass, ``2.5``, ``bool`` and ``str`` do not."""
-    if not _is_real(value) or not math.isfinite(float(value)) or float(value) != int(value):
+    if not is_real(value) or not math.isfinite(float(value)) or float(value) != int(value):
         raise error(f"{name} must be a whole number, got {value!r}")
     v = int(value)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
@@ -79,10 +80,11 @@ def existing_file(name: str, path: Any, error: type[Exception] = ValueError) -> 
     if "\x00" in str(p):
         raise error(f"{name} must not contain a NUL character: {str(p)!r}")
     try:
-        if not p.exists():
-            raise error(f"{name}: no such file: {p}")
-        if not p.is_file():
-            raise error(f"{name}: not a regular file: {p}")
+        exists, regular = p.exists(), p.is_file()
     except OSError as e:  # e.g. a name too long, or no permission to look
         raise error(f"{name}: cannot access {p}: {e}") from None
+    if not exists:
+        raise error(f"{name}: no such file: {p}")
+    if not regular:
+        raise error(f"{name}: not a regular file: {p}")
     return p
