@@ -513,3 +513,91 @@ def test_record_script_round_trip(server: ReplayServer, tmp_path: Path) -> None:
         again.play(tmp_path / "no_face.json")
         assert AzureFaceBackend(again.endpoint, KEY).analyze(sample_face_frame()) == []
         assert again.errors == []
+
+
+# -- argument and reply checks ------------------------------------------------------------------------
+EP = "https://x.cognitiveservices.azure.com"
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"endpoint": 123}, TypeError, "endpoint"),
+    ({"key": 123}, TypeError, "key"),
+    ({"detection_model": 1}, TypeError, "detection_model"),
+    ({"timeout": "10"}, ValueError, "timeout"),
+    ({"retries": None}, ValueError, "retries"),
+    ({"retries": NAN}, ValueError, "retries"),
+    ({"retries": 1000}, ValueError, "retries"),
+    ({"backoff": NAN}, ValueError, "backoff"),
+    ({"backoff": float("inf")}, ValueError, "backoff"),
+    ({"max_retry_wait": NAN}, ValueError, "max_retry_wait"),
+    ({"face_margin": NAN}, ValueError, "face_margin"),
+    ({"jpeg_quality": "abc"}, ValueError, "jpeg_quality"),
+    ({"max_upload_side": NAN}, ValueError, "max_upload_side"),
+    ({"max_calls_per_minute": NAN}, ValueError, "max_calls_per_minute"),
+    ({"max_calls_per_minute": -1}, ValueError, "max_calls_per_minute"),
+    ({"detector": "x"}, TypeError, "detector"),
+    ({"sleep": None}, TypeError, "sleep"),
+])
+def test_bad_options_name_the_argument(kwargs: dict, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        AzureFaceBackend(**{"endpoint": EP, "key": KEY, **kwargs})
+    assert not AzureFaceBackend.viability(key=123).ok  # type: ignore[arg-type]
+
+
+def test_numpy_scalar_options_are_valid() -> None:
+    b = AzureFaceBackend(EP, KEY, timeout=np.float32(3), retries=np.int64(1), max_calls_per_minute=np.int64(5),
+                         max_upload_side=np.int64(640), max_retry_wait=float("inf"))
+    assert (b.timeout, b.retries, b.max_calls_per_minute, b.max_upload_side) == (3.0, 1, 5, 640)
+    assert AzureFaceBackend(EP, KEY, max_calls_per_minute=0).max_calls_per_minute is None
+
+
+def _stubbed(detect) -> AzureFaceBackend:
+    b = AzureFaceBackend(EP, KEY, sleep=FakeSleep(), max_calls_per_minute=None)
+    b._client.face.detect_with_stream = detect
+    return b
+
+
+def _reply(sadness: object = 0.8, left: object = 10, width: object = 100):
+    from types import SimpleNamespace
+
+    emotion = SimpleNamespace(anger=0.0, contempt=0.0, disgust=0.0, fear=0.0, happiness=0.1, neutral=0.1,
+                              sadness=sadness, surprise=0.0)
+    face = SimpleNamespace(face_rectangle=SimpleNamespace(left=left, top=10, width=width, height=100),
+                           face_attributes=SimpleNamespace(emotion=emotion))
+    return lambda **kw: [face]
+
+
+@pytest.mark.parametrize("reply", [{"sadness": "high"}, {"sadness": NAN}, {"sadness": [1]}, {"left": "a"},
+                                   {"width": NAN}, {"width": float("inf")}, {"left": None}])
+def test_unusable_service_reply_is_a_service_error(reply: dict) -> None:
+    with pytest.raises(ServiceError, match="Azure Face returned"):
+        _stubbed(_reply(**reply)).analyze(sample_face_frame())
+    assert len(_stubbed(_reply()).analyze(sample_face_frame())) == 1
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("sdk bug"), KeyError("faceRectangle"), AttributeError("x")])
+def test_unexpected_sdk_exception_is_wrapped_with_its_cause(exc: Exception) -> None:
+    def detect(**kw):
+        raise exc
+
+    with pytest.raises(ServiceError, match=type(exc).__name__) as info:
+        _stubbed(detect).analyze(sample_face_frame())
+    assert info.value.__cause__ is exc and KEY not in str(info.value)
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), RateLimitError("ours", retry_after=1.0)])
+def test_interrupts_and_own_errors_pass_through(exc: BaseException) -> None:
+    def detect(**kw):
+        raise exc
+
+    with pytest.raises(type(exc)) as info:
+        _stubbed(detect).analyze(sample_face_frame())
+    assert info.value is exc
+
+
+def test_non_finite_retry_after_is_ignored() -> None:
+    from buddy_emotion.backends.azure import _retry_after
+
+    assert _retry_after({"Retry-After": "inf"}, "") is None
+    assert _retry_after({"Retry-After": "nan"}, "Try again in 3 seconds") == 3.0

@@ -220,3 +220,53 @@ def test_bad_min_score_is_rejected(bad: float) -> None:
     pytest.importorskip("dlib")
     with pytest.raises(ValueError, match="min_score"):
         DlibBackend(min_score=bad)
+
+
+# -- argument and file checks -----------------------------------------------------------------------
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"upsample": 12}, ValueError, "upsample"),  # no longer ends in std::bad_alloc
+    ({"upsample": -1}, ValueError, "upsample"),
+    ({"upsample": "x"}, ValueError, "upsample"),
+    ({"upsample": float("nan")}, ValueError, "upsample"),
+    ({"detect_width": float("nan")}, ValueError, "detect_width"),
+    ({"detect_width": 32}, ValueError, "detect_width"),
+    ({"detect_width": 10**6}, ValueError, "detect_width"),
+    ({"min_score": "x"}, ValueError, "min_score"),
+    ({"model_path": 5}, TypeError, "model_path"),
+    ({"predictor_path": 5}, TypeError, "predictor_path"),
+])
+def test_bad_options_name_the_argument(kwargs: dict, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        DlibBackend(**kwargs)
+
+
+def _write_npz(path, **arrays) -> None:
+    np.savez(path, **arrays)
+
+
+def test_truncated_or_inconsistent_model_files_give_model_file_error(tmp_path) -> None:
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(bundled_model_path().read_bytes()[:5000])
+    with pytest.raises(ModelFileError, match="truncated.npz"):
+        load_model(truncated)
+    good = dict(np.load(bundled_model_path()))
+    for name, arrays in {
+        "nan.npz": {**good, "mean": np.full_like(good["mean"], np.nan)},
+        "scalar.npz": {**good, "mean": np.float32(0)},
+        "no_b1.npz": {k: v for k, v in good.items() if k != "b1"} if "w1" in good else {**good, "w1": good["w2"]},
+    }.items():
+        _write_npz(tmp_path / name, **arrays)
+        with pytest.raises(ModelFileError, match=name):
+            load_model(tmp_path / name)
+
+
+def test_load_model_and_predict_proba_reject_bad_arguments() -> None:
+    with pytest.raises(TypeError, match="path"):
+        load_model(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="model"):
+        predict_proba({}, np.zeros((1, 10)))
+    model = load_model(bundled_model_path())
+    for x in (np.zeros((1, 10)), np.zeros(model["mean"].shape), np.full((1, *model["mean"].shape), np.nan)):
+        with pytest.raises(ValueError, match="x must be"):
+            predict_proba(model, x)
+    assert predict_proba(model, np.zeros((2, *model["mean"].shape))).shape == (2, 7)

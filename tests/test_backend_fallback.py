@@ -218,3 +218,24 @@ def test_status_as_dict_and_close(server: ReplayServer) -> None:
         member.analyze(sample_face_frame())
     with pytest.raises(BackendUnavailableError, match="closed"):
         fb.analyze(sample_face_frame())
+
+
+# -- argument checks --------------------------------------------------------------------------------
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"cooldown": "5"}, ValueError, "cooldown"),
+    ({"cooldown": float("nan")}, ValueError, "cooldown"),
+    ({"cooldown": -1}, ValueError, "cooldown"),
+    ({"options": "x"}, TypeError, "options"),
+    ({"options": {"default": 5}}, TypeError, r"options\['default'\]"),
+    ({"clock": None}, TypeError, "clock"),
+    ({"backends": 5}, TypeError, "backends"),
+    ({"backends": [5]}, TypeError, "members"),
+])
+def test_bad_options_name_the_argument(kwargs: dict, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        FallbackBackend(**{"backends": ["default"], **kwargs})
+
+
+def test_viability_of_a_bad_member_list_is_not_viable() -> None:
+    v = FallbackBackend.viability(backends=5)  # type: ignore[arg-type]
+    assert not v.ok and "backends" in v.reason

@@ -219,3 +219,38 @@ def test_three_channel_model_gets_colour_in_its_order(channel_model, color: str,
     (face,) = b.analyze(frame)
     assert max(face.scores, key=face.scores.__getitem__) == winner
     assert face.scores[winner] > 0.9
+
+
+# -- argument checks --------------------------------------------------------------------------------
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"input_range": (float("nan"), float("nan"))}, ValueError, "input_range"),
+    ({"input_range": (0.0, float("inf"))}, ValueError, "input_range"),
+    ({"input_range": (0,)}, ValueError, "input_range"),
+    ({"input_range": None}, ValueError, "input_range"),
+    ({"input_range": (1.0, 1.0)}, ValueError, "input_range"),
+    ({"input_range": ("0", 1)}, ValueError, "input_range"),
+    ({"detector": "x"}, TypeError, "detector"),
+    ({"model_path": 123}, TypeError, "model_path"),
+    ({"labels": 5}, TypeError, "labels"),
+    ({"num_threads": "x"}, ValueError, "num_threads"),
+    ({"num_threads": -1}, ValueError, "num_threads"),
+    ({"crop_scale": "x"}, ValueError, "crop_scale"),
+    ({"crop_shift": float("nan")}, ValueError, "crop_shift"),
+])
+def test_bad_options_name_the_argument(kwargs: dict, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        KerasBackend(**kwargs)
+
+
+def test_numpy_scalar_options_are_valid() -> None:
+    b = KerasBackend(input_range=(np.float32(0), np.int64(255)), num_threads=np.int64(2),
+                     crop_scale=np.float64(1.1), crop_shift=np.float32(0.0))
+    assert b.input_range == (0.0, 255.0) and b.crop_scale == pytest.approx(1.1) and b.crop_shift == 0.0
+
+
+@pytest.mark.parametrize("bad", [5, None, "face.png"])
+def test_classify_faces_rejects_what_is_not_a_sequence_of_images(bad: object) -> None:
+    from buddy_emotion.errors import InvalidFrameError
+
+    with pytest.raises(InvalidFrameError, match="crops"):
+        KerasBackend().classify_faces(bad)  # type: ignore[arg-type]

@@ -478,3 +478,30 @@ def test_cameras_never_write_files(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         cam.read()
     assert snapshot() == before
     assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda p: ImageFolderCamera(p, extensions=[1]), "extensions"),
+    (lambda p: ImageFolderCamera(p, extensions=None), "extensions"),
+    (lambda p: ImageFolderCamera(p, extensions=["."]), "extensions"),
+    (lambda p: ImageFolderCamera(None), "folder"),
+    (lambda p: ImageFolderCamera(p, fps=float("nan")), "fps"),
+    (lambda p: ImageFolderCamera(p, fps="2"), "fps"),
+    (lambda p: VideoFileCamera(None), "path"),
+    (lambda p: VideoFileCamera(p / "v.avi", step=float("inf")), "step"),
+    (lambda p: PiCamera(controls="x"), "controls"),
+    (lambda p: PiCamera(controls=5), "controls"),
+    (lambda p: OpenCVCamera(0, api_preference="x"), "api_preference"),
+])
+def test_bad_arguments_name_the_argument(tmp_path: Path, make: Any, match: str) -> None:
+    with pytest.raises(CameraError, match=match):
+        make(tmp_path)
+
+
+def test_numpy_scalars_and_bare_extensions_are_valid(tmp_path: Path) -> None:
+    cam = ImageFolderCamera(tmp_path, fps=np.float32(2), extensions=["PNG", ".jpg"])
+    assert cam.fps == 2.0 and cam.extensions == (".png", ".jpg")
+    assert VideoFileCamera(tmp_path / "v.avi", step=np.float32(0.5)).step == 0.5
+    assert (PiCamera(width=np.int64(320)).width, PiCamera(camera_num=np.int64(1)).camera_num) == (320, 1)
+    cv = OpenCVCamera(np.int64(1), width=np.int32(320), reconnect_attempts=np.int64(2), backoff=np.float32(0.5))
+    assert (cv.source, cv.width, cv.reconnect_attempts, cv.backoff) == (1, 320, 2, 0.5)

@@ -86,3 +86,43 @@ def test_importing_does_not_import_heavy_modules() -> None:
             "print(sorted(m for m in ('tensorflow', 'keras', 'dlib', 'picamera2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("target", "error"), [
+    (5, TypeError), (None, TypeError), (int, TypeError), ("no_colon", ValueError), (":Cls", ValueError),
+    ("module:", ValueError), ("a module:Cls", ValueError),
+])
+def test_register_rejects_bad_targets(target: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="target"):
+        backends.register("bad_target", target)  # type: ignore[arg-type]
+    assert "bad_target" not in backends.names()
+
+
+def test_register_by_string_target() -> None:
+    backends.register("toy_str", f"{__name__}:_Toy", summary="a toy")
+    try:
+        assert isinstance(backends.create("toy_str"), _Toy) and backends.summary("toy_str") == "a toy"
+    finally:
+        backends._REGISTERED.pop("toy_str")
+
+
+class _BadViability(_Toy):
+    @classmethod
+    def viability(cls, **options) -> Viability:
+        return "yes"  # type: ignore[return-value]
+
+
+def test_available_survives_broken_entries(tmp_path, monkeypatch) -> None:
+    from buddy_emotion.errors import BackendError
+
+    (tmp_path / "buddy_boom_plugin.py").write_text("raise RuntimeError('plug-in bug')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(backends._REGISTERED, "boom", backends._Entry("buddy_boom_plugin:Backend"))
+    monkeypatch.setitem(backends._REGISTERED, "five", backends._Entry(5))  # type: ignore[arg-type]
+    monkeypatch.setitem(backends._REGISTERED, "odd", backends._Entry(f"{__name__}:_BadViability"))
+    found = backends.available()
+    assert found["default"].ok
+    assert not found["boom"].ok and "RuntimeError: plug-in bug" in found["boom"].reason
+    assert not found["five"].ok and not found["odd"].ok
+    with pytest.raises(BackendError, match="boom"):
+        backends.create("boom")

@@ -13,12 +13,13 @@ Built-in names: ``default`` (the embedded FER-2013 CNN on LiteRT), ``keras``, ``
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
 from buddy_emotion.backends.base import EmotionBackend, Viability, require
-from buddy_emotion.errors import BackendError, BackendNotFoundError, MissingDependencyError
+from buddy_emotion.errors import BackendError, BackendNotFoundError, BuddyEmotionError, MissingDependencyError
 
 __all__ = ["EmotionBackend", "Viability", "create", "available", "register", "names", "get_class", "require"]
 
@@ -46,17 +47,34 @@ _BUILTIN: dict[str, _Entry] = {
                        "serves from the first of several backends that works"),
 }
 _REGISTERED: dict[str, _Entry] = {}
+_TARGET_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
 def register(name: str, target: str | type[EmotionBackend], *, extra: str | None = None,
              summary: str = "", **defaults: Any) -> None:
-    """Register a backend under ``name``: a class, or ``"module:Class"`` to import lazily."""
+    """Register a backend under ``name``: an :class:`EmotionBackend` subclass, or ``"module:Class"`` to import
+    lazily (the string is checked for its form only; :func:`create` imports it).
+
+    Raises:
+        ValueError: ``name`` is not a non-empty string, or ``target`` is a string not of the form ``"module:Class"``.
+        TypeError: ``target`` is neither, or ``extra``/``summary`` are not strings.
+    """
     if not name or not isinstance(name, str):
-        raise ValueError("a backend name must be a non-empty string")
+        raise ValueError(f"a backend name must be a non-empty string, got {name!r}")
     if isinstance(target, type):
         if not issubclass(target, EmotionBackend):
-            raise TypeError(f"{target!r} is not an EmotionBackend subclass")
+            raise TypeError(f"target {target!r} is not an EmotionBackend subclass")
         target = f"{target.__module__}:{target.__qualname__}"
+    elif isinstance(target, str):
+        if not _TARGET_RE.match(target.strip()):
+            raise ValueError(f"target must be an EmotionBackend subclass or 'module:Class', got {target!r}")
+        target = target.strip()
+    else:
+        raise TypeError(f"target must be an EmotionBackend subclass or a 'module:Class' string, got {target!r}")
+    if extra is not None and not isinstance(extra, str):
+        raise TypeError(f"extra must be a pip extra name or None, got {extra!r}")
+    if not isinstance(summary, str):
+        raise TypeError(f"summary must be a string, got {summary!r}")
     _REGISTERED[name] = _Entry(target, extra, dict(defaults), summary)
 
 
@@ -99,17 +117,22 @@ def get_class(name: str) -> type[EmotionBackend]:
     Raises:
         BackendNotFoundError: unknown name.
         MissingDependencyError: its optional dependency is missing (the message has the pip command).
+        BackendError: its module fails to import, or the target is not an EmotionBackend class.
     """
     entry = _lookup(name)
-    module_name, _, attr = entry.target.partition(":")
+    module_name, _, attr = str(entry.target).partition(":")
     try:
         module = importlib.import_module(module_name)
-    except MissingDependencyError:
+    except BuddyEmotionError:
         raise
     except ImportError as e:
         hint = f"pip install 'buddy-emotion[{entry.extra}]'" if entry.extra else "check that it is installed"
         raise MissingDependencyError(f"backend {name!r} cannot be imported ({e}); install it with: {hint}") from None
-    cls = getattr(module, attr, None)
+    except Exception as e:  # a broken plug-in module (or an entry point without a module)
+        raise BackendError(f"backend {name!r}: importing {module_name!r} failed ({type(e).__name__}: {e})") from e
+    cls: Any = module
+    for part in attr.split("."):  # "module:Outer.Inner" for nested classes
+        cls = getattr(cls, part, None)
     if not (isinstance(cls, type) and issubclass(cls, EmotionBackend)):
         raise BackendError(f"backend {name!r}: {entry.target} is not an EmotionBackend class")
     return cls
@@ -132,12 +155,15 @@ def viability(name: str, **options: Any) -> Viability:
     entry = _lookup(name)
     try:
         cls = get_class(name)
-    except BackendError as e:
-        return Viability(False, str(e))
+    except Exception as e:  # a broken entry must not break listing
+        return Viability(False, str(e) if isinstance(e, BackendError) else f"cannot load: {type(e).__name__}: {e}")
     try:
-        return cls.viability(**{**entry.defaults, **options})
+        result = cls.viability(**{**entry.defaults, **options})
     except Exception as e:  # a plug-in's check must not break listing
         return Viability(False, f"viability check failed: {e}")
+    if not isinstance(result, Viability):
+        return Viability(False, f"viability check failed: {cls.__name__}.viability() returned {result!r}")
+    return result
 
 
 def available() -> dict[str, Viability]:

@@ -31,7 +31,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from buddy_emotion.backends.base import EmotionBackend, Viability, require
+from buddy_emotion import _check
+from buddy_emotion.backends.base import EmotionBackend, Viability, checked_detector, require
 from buddy_emotion.errors import (
     AuthenticationError,
     BackendUnavailableError,
@@ -165,10 +166,10 @@ class AzureFaceBackend(EmotionBackend):
             ``AZURE_FACE_ENDPOINT``).
         key: the subscription key (default: env ``AZURE_FACE_KEY``). Never logged or shown.
         timeout: seconds per HTTP attempt (connect and read each).
-        retries: extra attempts after a 5xx, 408, time-out, refused connection or DNS failure, and after a
+        retries: extra attempts (0..10) after a 5xx, 408, time-out, refused connection or DNS failure, and after a
             429 whose ``Retry-After`` is at most ``max_retry_wait``. The SDK's own retries are disabled.
         backoff: seconds before the first retry, doubled for each further one.
-        max_retry_wait: a 429 asking to wait longer than this (seconds) raises RateLimitError at once.
+        max_retry_wait: a 429 asking to wait longer than this (seconds; inf: any) raises RateLimitError at once.
         detection_model: the service's detection model; only ``detection_01`` returns emotions.
         recognition_model: sent only when given (no face ids are requested, so it rarely matters).
         upload: ``"frame"`` sends the whole frame; ``"face"`` sends only the main face found by the local
@@ -185,7 +186,7 @@ class AzureFaceBackend(EmotionBackend):
     Raises:
         MissingDependencyError: the SDK is not installed.
         BackendUnavailableError: no key or no endpoint.
-        ValueError: an option is out of range.
+        ValueError: an option is out of range or not a number; TypeError: an option has the wrong type.
     """
 
     name: ClassVar[str] = "azure"
@@ -198,6 +199,13 @@ class AzureFaceBackend(EmotionBackend):
                  jpeg_quality: int = 90, max_calls_per_minute: int | None = 20,
                  detector: FaceDetector | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        for arg, value in (("endpoint", endpoint), ("key", key), ("detection_model", detection_model),
+                           ("recognition_model", recognition_model)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{arg} must be a string or None, got {type(value).__name__}")
+        for arg, fn in (("sleep", sleep), ("clock", clock)):
+            if not callable(fn):
+                raise TypeError(f"{arg} must be callable, got {fn!r}")
         endpoint = endpoint if endpoint is not None else os.environ.get(ENDPOINT_ENV)
         key = key if key is not None else os.environ.get(KEY_ENV)
         if not key or not key.strip():
@@ -210,34 +218,25 @@ class AzureFaceBackend(EmotionBackend):
             raise ValueError(f"endpoint must look like https://NAME.cognitiveservices.azure.com, got {endpoint!r}")
         if parts.path.rstrip("/").endswith("/face/v1.0"):
             endpoint = endpoint[: -len("/face/v1.0")]  # the SDK adds it
-        if not (timeout > 0 and math.isfinite(timeout)):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if retries < 0 or backoff < 0 or max_retry_wait < 0:
-            raise ValueError("retries, backoff and max_retry_wait must not be negative")
         if upload not in ("frame", "face"):
             raise ValueError(f"upload must be 'frame' or 'face', got {upload!r}")
-        if not 1 <= int(jpeg_quality) <= 100:
-            raise ValueError(f"jpeg_quality must be 1..100, got {jpeg_quality!r}")
-        if face_margin < 0:
-            raise ValueError(f"face_margin must not be negative, got {face_margin!r}")
-        if max_upload_side is not None and max_upload_side < 64:
-            raise ValueError(f"max_upload_side must be at least 64 pixels, got {max_upload_side!r}")
-        if max_calls_per_minute is not None and max_calls_per_minute < 0:
-            raise ValueError(f"max_calls_per_minute must not be negative, got {max_calls_per_minute!r}")
 
         self.endpoint = endpoint
-        self.timeout = float(timeout)
-        self.retries = int(retries)
-        self.backoff = float(backoff)
-        self.max_retry_wait = float(max_retry_wait)
+        self.timeout = _check.number("timeout", timeout, 0.0, open_lo=True, unit="seconds")
+        self.retries = _check.integer("retries", retries, 0, 10)
+        self.backoff = _check.number("backoff", backoff, 0.0, unit="seconds")
+        # inf: honour any Retry-After
+        self.max_retry_wait = _check.number("max_retry_wait", max_retry_wait, 0.0, finite=False, unit="seconds")
         self.detection_model = detection_model
         self.recognition_model = recognition_model
         self.upload: Upload = upload
-        self.face_margin = float(face_margin)
-        self.max_upload_side = None if max_upload_side is None else int(max_upload_side)
-        self.jpeg_quality = int(jpeg_quality)
-        self.max_calls_per_minute = max_calls_per_minute or None
-        self._detector = detector
+        self.face_margin = _check.number("face_margin", face_margin, 0.0)
+        self.max_upload_side = (None if max_upload_side is None
+                                else _check.integer("max_upload_side", max_upload_side, 64))
+        self.jpeg_quality = _check.integer("jpeg_quality", jpeg_quality, 1, 100)
+        self.max_calls_per_minute = (None if max_calls_per_minute is None
+                                     else _check.integer("max_calls_per_minute", max_calls_per_minute, 0) or None)
+        self._detector = checked_detector("detector", detector)
         self._sleep = sleep
         self._limiter = _CallLimiter(self.max_calls_per_minute, clock)
         self.__key = key.strip()  # only for redaction; name-mangled so subclasses and reprs do not meet it
@@ -278,6 +277,9 @@ class AzureFaceBackend(EmotionBackend):
             return Viability(False, f"the Azure Face SDK is not installed: {_INSTALL}")
         key = key if key is not None else os.environ.get(KEY_ENV)
         endpoint = endpoint if endpoint is not None else os.environ.get(ENDPOINT_ENV)
+        for arg, value in (("key", key), ("endpoint", endpoint)):
+            if value is not None and not isinstance(value, str):
+                return Viability(False, f"{arg} must be a string, got {type(value).__name__}")
         if not key or not key.strip():
             return Viability(False, NO_KEY_REASON)
         if not endpoint or not endpoint.strip():
@@ -364,7 +366,7 @@ class AzureFaceBackend(EmotionBackend):
                 if isinstance(error, ServiceUnavailableError) and attempt:
                     error = ServiceUnavailableError(f"{error} (after {attempt + 1} attempts)")
                 _LOG.warning("azure: %s", error)
-                raise error from None
+                raise error from error.__cause__  # None (no chained context) unless _translate kept one
             _LOG.info("azure: %s; retrying in %.2f s (attempt %d of %d)", error, wait, attempt + 2, self.retries + 1)
             if wait > 0:
                 self._sleep(wait)
@@ -385,7 +387,9 @@ class AzureFaceBackend(EmotionBackend):
             return ServiceError(f"Azure Face request failed: {self._redact(exc)}"), None
         if isinstance(exc, (OSError, ValueError)):  # e.g. a JSON error that escaped msrest
             return ServiceError(f"Azure Face request failed ({type(exc).__name__}: {self._redact(exc)})"), None
-        raise exc
+        error = ServiceError(f"Azure Face request failed unexpectedly ({type(exc).__name__}: {self._redact(exc)})")
+        error.__cause__ = exc  # an SDK or library bug: keep the original for the traceback
+        return error, None
 
     def _describe_network_error(self, exc: Exception) -> str:
         import socket
@@ -465,17 +469,21 @@ class AzureFaceBackend(EmotionBackend):
                 f"{', '.join(repr(n) for n in LOCAL_BACKENDS)}"
             )
         raw = {label: getattr(emotion, label, None) for label in EMOTIONS}
-        scores = {k: float(v) for k, v in raw.items() if v is not None}
-        if (not scores or not all(math.isfinite(v) and -1e-6 <= v <= 1 + 1e-6 for v in scores.values())
+        scores = {k: _reply_number(v) for k, v in raw.items() if v is not None}
+        if (not scores or not all(-1e-6 <= v <= 1 + 1e-6 for v in scores.values())  # NaN fails too
                 or sum(scores.values()) <= 0):
             raise ServiceError(f"Azure Face returned malformed emotion scores: {self._redact(raw)}")
         total = sum(scores.values())
         scores = {k: min(max(v / total, 0.0), 1.0) for k, v in scores.items()}
-        if rect is None or None in (rect.left, rect.top, rect.width, rect.height):
+        sides = [getattr(rect, a, None) for a in ("left", "top", "width", "height")]
+        if None in sides:
             raise ServiceError("Azure Face returned a face without a faceRectangle")
+        left, top, rw, rh = (_reply_number(v) for v in sides)
+        if not all(math.isfinite(v) and abs(v) < 1e9 for v in (left, top, rw, rh)):
+            raise ServiceError(f"Azure Face returned a malformed faceRectangle: {self._redact(sides)}")
         s = upload.scale
-        x, y = round(rect.left / s) + upload.x0, round(rect.top / s) + upload.y0
-        box = FaceBox(x, y, max(1, round(rect.width / s)), max(1, round(rect.height / s))).clip(width, height)
+        x, y = round(left / s) + upload.x0, round(top / s) + upload.y0
+        box = FaceBox(x, y, max(1, round(rw / s)), max(1, round(rh / s))).clip(width, height)
         if box is None:
             return None
         return FaceEmotion(box=box, scores=scores, backend=self.name)
@@ -518,6 +526,16 @@ class AzureFaceBackend(EmotionBackend):
         _REDACT.discard(self.__key)
 
 
+def _reply_number(value: Any) -> float:
+    """A number from the service's reply as a float (NaN for anything that is not one, caught by the caller)."""
+    if isinstance(value, bool):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
 def _retry_after(headers: Any, message: str) -> float | None:
     """Seconds from a ``Retry-After`` header (seconds or HTTP date), else from "Try again in N seconds"."""
     value = None
@@ -528,7 +546,9 @@ def _retry_after(headers: Any, message: str) -> float | None:
     if value:
         value = str(value).strip()
         try:
-            return max(0.0, float(value))
+            seconds = float(value)
+            if math.isfinite(seconds):
+                return max(0.0, seconds)
         except ValueError:
             try:
                 when = email.utils.parsedate_to_datetime(value)

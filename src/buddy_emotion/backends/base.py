@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
 
-from buddy_emotion.errors import BackendError, MissingDependencyError
+from buddy_emotion.errors import BackendError, InvalidFrameError, MissingDependencyError
 from buddy_emotion.types import FaceEmotion
 
 __all__ = ["EmotionBackend", "Viability", "require"]
@@ -37,6 +37,23 @@ def require(module: str, extra: str, backend: str) -> ModuleType:
             f"backend {backend!r} needs {module} ({type(e).__name__}: {e}); "
             f"install it with: pip install 'buddy-emotion[{extra}]'"
         ) from None
+
+
+def checked_crops(crops: Any) -> list[Any]:
+    """``crops`` as a list of (unvalidated) images: a sequence of images or an (N, H, W[, C]) array."""
+    if (crops is None or isinstance(crops, (str, bytes)) or not isinstance(crops, Iterable)
+            or isinstance(crops, np.ndarray) and crops.ndim not in (3, 4)):
+        raise InvalidFrameError(f"crops must be a sequence of face images (or an (N,H,W[,C]) array), got "
+                                f"{type(crops).__name__}")
+    return list(crops)
+
+
+def checked_detector(name: str, detector: Any) -> Any:
+    """``detector`` if it is None or has a callable ``detect``; else a TypeError naming ``name``."""
+    if detector is not None and not callable(getattr(detector, "detect", None)):
+        raise TypeError(f"{name} must be a face detector (an object with a detect(gray) method) or None, "
+                        f"got {detector!r}")
+    return detector
 
 
 class EmotionBackend(ABC):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import threading
 from collections.abc import Sequence
 from importlib import resources
@@ -28,9 +29,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from buddy_emotion import _check
 from buddy_emotion import landmarks as L
-from buddy_emotion.backends.base import EmotionBackend, Viability, require
-from buddy_emotion.errors import InvalidFrameError, MissingDependencyError, ModelFileError
+from buddy_emotion.backends.base import EmotionBackend, Viability, checked_crops, require
+from buddy_emotion.errors import MissingDependencyError, ModelFileError
 from buddy_emotion.face_detection import downscaled
 from buddy_emotion.frames import to_gray, validate_frame
 from buddy_emotion.labels import FER2013_ORDER
@@ -57,39 +59,63 @@ def bundled_model_card() -> dict[str, Any]:
         raise ModelFileError(f"the dlib model card is missing or corrupt: {path} ({e})") from None
 
 
+def _path(name: str, value: Any) -> Path:
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path, got {value!r}")
+    return Path(value)
+
+
+_NEED = ("mean", "scale", "w2", "b2", "prior")
+
+
 def load_model(path: str | Path) -> dict[str, np.ndarray]:
     """Load classifier arrays from an ``.npz`` (no pickles) and check their shapes.
 
     Raises:
         ModelFileError: missing, unreadable or inconsistent file.
+        TypeError: ``path`` is not a path.
     """
-    p = Path(path)
+    p = _path("path", path)
     if not p.is_file():
         raise ModelFileError(f"dlib classifier not found: {p}")
     try:
         with np.load(p, allow_pickle=False) as z:
             arrays = {k: np.asarray(z[k], dtype=np.float32) for k in z.files}
-    except (OSError, ValueError, EOFError) as e:
-        raise ModelFileError(f"cannot read dlib classifier {p.name}: {e}") from None
-    need = {"mean", "scale", "w2", "b2", "prior"}
-    if not need <= set(arrays):
-        raise ModelFileError(f"{p.name} lacks arrays {sorted(need - set(arrays))}")
-    d = arrays["mean"].shape[0]
+    except Exception as e:  # zipfile, zlib and numpy raise many types for a corrupt file
+        raise ModelFileError(f"cannot read dlib classifier {p} ({type(e).__name__}: {e})") from None
+    missing = [k for k in _NEED if k not in arrays] + (["b1"] if "w1" in arrays and "b1" not in arrays else [])
+    if missing:
+        raise ModelFileError(f"{p.name} lacks arrays {sorted(missing)}")
     n_feat = 136 + len(L.GEOMETRY_NAMES) + L.N_APPEARANCE
-    ok = arrays["scale"].shape == (d,) and d == n_feat and arrays["prior"].shape == (7,) and arrays["b2"].shape == (7,)
-    if "w1" in arrays:
-        ok = ok and arrays["w1"].shape[0] == d and arrays["b1"].shape == (arrays["w1"].shape[1],) \
-            and arrays["w2"].shape == (arrays["w1"].shape[1], 7)
+    shapes = {k: a.shape for k, a in arrays.items()}
+    if "w1" in shapes:
+        hidden = shapes["w1"][-1] if shapes["w1"] else -1
+        ok = shapes["w1"] == (n_feat, hidden) and shapes["b1"] == (hidden,) and shapes["w2"] == (hidden, 7)
     else:
-        ok = ok and arrays["w2"].shape == (d, 7)
-    if not ok:
+        ok = shapes["w2"] == (n_feat, 7)
+    if not (ok and shapes["mean"] == shapes["scale"] == (n_feat,) and shapes["prior"] == shapes["b2"] == (7,)):
         raise ModelFileError(f"{p.name}: array shapes do not fit {n_feat} features and 7 classes")
+    if not all(np.isfinite(a).all() for a in arrays.values()):
+        raise ModelFileError(f"{p.name} holds NaN or infinite values")
     return arrays
 
 
 def predict_proba(model: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    """Pure-numpy forward pass: (N, features) -> (N, 7) probabilities in FER-2013 order."""
-    z = (np.asarray(x, dtype=np.float32) - model["mean"]) / model["scale"]
+    """Pure-numpy forward pass: (N, features) -> (N, 7) probabilities in FER-2013 order.
+
+    Raises:
+        ValueError: ``model`` is not what :func:`load_model` returns, or ``x`` is not (N, features) numbers.
+    """
+    if not isinstance(model, dict) or any(k not in model for k in _NEED) or ("w1" in model and "b1" not in model):
+        raise ValueError(f"model must be the dict of arrays load_model() returns (with {', '.join(_NEED)})")
+    try:
+        x = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError("x must be an (N, features) array of numbers") from None
+    d = np.shape(model["mean"])
+    if x.ndim != 2 or x.shape[1:] != d or not np.isfinite(x).all():
+        raise ValueError(f"x must be an (N, {d[0] if d else '?'}) array of finite numbers, got shape {x.shape}")
+    z = (x - model["mean"]) / model["scale"]
     if "w1" in model:
         z = np.maximum(z @ model["w1"] + model["b1"], 0.0)
     z = z @ model["w2"] + model["b2"]
@@ -102,10 +128,10 @@ class DlibBackend(EmotionBackend):
     """dlib 68-landmark expression backend.
 
     Args:
-        upsample: times dlib's HOG detector upsamples the (downscaled) frame; 1 finds faces half as big at
-            about four times the cost.
-        detect_width: frames wider than this (pixels) are downscaled to it for detection (landmarks are
-            still fitted on the full frame).
+        upsample: times dlib's HOG detector upsamples the (downscaled) frame, 0..3; 1 finds faces half as big
+            at about four times the cost.
+        detect_width: frames wider than this (pixels, 64..8192) are downscaled to it for detection (landmarks
+            are still fitted on the full frame).
         model_path: a classifier ``.npz`` in the bundled format; None for the bundled one.
         predictor_path: dlib's ``shape_predictor_68_face_landmarks.dat``; None to take it from
             ``face-recognition-models``.
@@ -119,17 +145,16 @@ class DlibBackend(EmotionBackend):
 
     def __init__(self, *, upsample: int = 0, detect_width: int = 640, model_path: str | Path | None = None,
                  predictor_path: str | Path | None = None, mirror: bool = True, min_score: float = 0.0) -> None:
-        if int(upsample) < 0:
-            raise ValueError("upsample must be 0 or more")
-        if not -2.0 <= float(min_score) <= 5.0:  # also rejects nan
-            raise ValueError(f"min_score must be within -2..5 (a HOG detection score), got {min_score!r}")
-        if int(detect_width) < 64:
-            raise ValueError("detect_width must be at least 64 pixels")
+        # upsample beyond 3 makes dlib allocate gigabytes (std::bad_alloc) on ordinary frames
+        self.upsample = _check.integer("upsample", upsample, 0, 3)
+        self.detect_width = _check.integer("detect_width", detect_width, 64, 8192)
+        self.min_score = _check.number("min_score", min_score, -2.0, 5.0)  # a HOG detection score
+        if predictor_path is not None:
+            predictor_path = _path("predictor_path", predictor_path)
+        if model_path is not None:
+            model_path = _path("model_path", model_path)
         self._dlib = require("dlib", "dlib", "dlib")
-        self.upsample = int(upsample)
-        self.detect_width = int(detect_width)
         self.mirror = bool(mirror)
-        self.min_score = float(min_score)
         if predictor_path is None:
             found = L.predictor_path(68)
             if found is None:
@@ -168,9 +193,12 @@ class DlibBackend(EmotionBackend):
                 return Viability(False, f"face-recognition-models (the landmark model) is missing: {HINT}")
             if L.predictor_path(68) is None:
                 return Viability(False, f"shape_predictor_68_face_landmarks.dat not found; reinstall: {HINT}")
-        elif not Path(predictor_path).is_file():
-            return Viability(False, f"landmark model not found: {predictor_path}")
-        path = bundled_model_path() if model_path is None else Path(model_path)
+        try:
+            if predictor_path is not None and not _path("predictor_path", predictor_path).is_file():
+                return Viability(False, f"landmark model not found: {predictor_path}")
+            path = bundled_model_path() if model_path is None else _path("model_path", model_path)
+        except TypeError as e:
+            return Viability(False, str(e))
         if not path.is_file():
             return Viability(False, f"classifier not found: {path}")
         return Viability(True, f"dlib HOG + 68 landmarks, classifier {path.name} (68-point model: non-commercial)")
@@ -226,7 +254,11 @@ class DlibBackend(EmotionBackend):
         x = [L.expression_features(gray, pts)]
         if self.mirror:
             x.append(L.expression_features(gray, pts, mirror=True))
-        return predict_proba(self._model, np.stack(x)).mean(axis=0)
+        features = np.stack(x)
+        if not np.isfinite(features).all():  # a degenerate fit: treated like an implausible one
+            self.failures += 1
+            return self._model["prior"].astype(np.float64) / float(self._model["prior"].sum())
+        return predict_proba(self._model, features).mean(axis=0)
 
     def _emotion(self, p: np.ndarray, box: FaceBox | None) -> FaceEmotion:
         p = p / p.sum()
@@ -235,9 +267,7 @@ class DlibBackend(EmotionBackend):
     # -- EmotionBackend ----------------------------------------------------------------------------
     def classify_faces(self, crops: Sequence[np.ndarray]) -> list[FaceEmotion]:
         """Score registered face crops (FER-2013 style: eyebrows to chin; any size, grey/BGR/BGRA)."""
-        if crops is None or isinstance(crops, np.ndarray) and crops.ndim not in (3, 4):
-            raise InvalidFrameError("crops must be a sequence of face images (or an (N,H,W[,C]) array)")
-        faces = [to_gray(validate_frame(c, name=f"crop {i}")) for i, c in enumerate(crops)]
+        faces = [to_gray(validate_frame(c, name=f"crop {i}")) for i, c in enumerate(checked_crops(crops))]
         out = []
         for g in faces:
             pts = self.crop_landmarks(g)

@@ -21,12 +21,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from buddy_emotion import _check
 from buddy_emotion.backends.base import EmotionBackend, Viability
 from buddy_emotion.errors import (
     BackendError,
@@ -76,6 +77,27 @@ class MemberStatus:
                 "retry_at": self.retry_at, "retry_in": self.retry_in}
 
 
+def _member_list(backends: Any) -> list[Any]:
+    """``backends`` as a list: one name or instance, or an iterable of them (items are checked later)."""
+    if isinstance(backends, (str, EmotionBackend)):
+        return [backends]
+    if isinstance(backends, (bytes, Mapping)) or not isinstance(backends, Iterable):
+        raise TypeError(f"backends must be backend names or EmotionBackend instances, got {backends!r}")
+    return list(backends)
+
+
+def _member_options(options: Any) -> dict[str, Mapping[str, Any]]:
+    """``options`` checked: None or a mapping of member name -> mapping of keyword arguments."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"options must be a mapping of backend name -> options, got {options!r}")
+    for name, value in options.items():
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise TypeError(f"options[{name!r}] must be a mapping of keyword arguments, got {value!r}")
+    return dict(options)
+
+
 class _Member:
     def __init__(self, name: str, backend: EmotionBackend | None, error: str | None) -> None:
         self.name = name
@@ -115,17 +137,17 @@ class FallbackBackend(EmotionBackend):
     def __init__(self, backends: Sequence[str | EmotionBackend] = _DEFAULT_MEMBERS, cooldown: float = 60.0,
                  clock: Callable[[], float] = time.monotonic,
                  options: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-        if isinstance(backends, (str, EmotionBackend)):
-            backends = [backends]
+        backends = _member_list(backends)
         if not backends:
             raise ValueError("a fallback needs at least one member backend")
-        if not cooldown >= 0:
-            raise ValueError(f"cooldown must be a non-negative number of seconds, got {cooldown!r}")
-        self.cooldown = float(cooldown)
+        # inf: a failed member is never tried again
+        self.cooldown = _check.number("cooldown", cooldown, 0.0, finite=False, unit="seconds")
+        if not callable(clock):
+            raise TypeError(f"clock must be callable, got {clock!r}")
         self._clock = clock
         self._lock = threading.Lock()
         self._closed = False
-        options = dict(options or {})
+        options = _member_options(options)
         members: list[_Member] = []
         try:
             for item in backends:
@@ -165,8 +187,10 @@ class FallbackBackend(EmotionBackend):
         """Viable when any member is; the reason lists each member's state. Creates nothing."""
         from buddy_emotion import backends as registry
 
-        if isinstance(backends, (str, EmotionBackend)):
-            backends = [backends]
+        try:
+            backends = _member_list(backends)
+        except TypeError as e:
+            return Viability(False, str(e))
         parts, ok = [], False
         for item in backends:
             if isinstance(item, EmotionBackend):

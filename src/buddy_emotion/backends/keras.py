@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
@@ -22,9 +23,10 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from buddy_emotion import _check
 from buddy_emotion._runtime import quiet_stderr as _quiet_stderr
-from buddy_emotion.backends.base import EmotionBackend, Viability, require
-from buddy_emotion.errors import InvalidFrameError, ModelFileError
+from buddy_emotion.backends.base import EmotionBackend, Viability, checked_crops, checked_detector, require
+from buddy_emotion.errors import ModelFileError
 from buddy_emotion.face_detection import FaceDetector, crop_face, default_face_detector, fer_crop_of
 from buddy_emotion.frames import to_bgr, to_gray, validate_frame
 from buddy_emotion.labels import FER2013_ORDER, normalize_label
@@ -104,7 +106,8 @@ class KerasBackend(EmotionBackend):
         color: the channel order of a model that takes 3 channels, ``"bgr"`` or ``"rgb"``: such a model gets
             colour crops cut from the frame (a grey frame is replicated into 3 channels); a 1-channel model
             gets grey crops.
-        input_range: grey levels 0..255 are mapped linearly onto this range (float models).
+        input_range: grey levels 0..255 are mapped linearly onto this range ``(lo, hi)``, two finite numbers
+            with ``lo < hi`` (float models).
         detector: face detector for full frames (default: :func:`~buddy_emotion.face_detection.default_face_detector`,
             BlazeFace).
         track: video mode for the default detector: frames are taken as one stream and the next face is
@@ -119,7 +122,7 @@ class KerasBackend(EmotionBackend):
             every other class by e**0.1 = 1.105. It moves which label wins, never how faces rank by
             one label's score. Default: the ``class_bias`` of the bundled model card, none for your own
             model; ``{}`` gives the network's raw averaged probabilities.
-        num_threads: CPU threads for LiteRT.
+        num_threads: CPU threads for LiteRT (0..256; 0 counts as 1).
         crop_scale, crop_shift: the crop convention (see :mod:`buddy_emotion.face_detection`); default: the
             detector's own ``fer_crop``.
     """
@@ -136,38 +139,41 @@ class KerasBackend(EmotionBackend):
             raise ValueError(f"runtime must be 'litert' or 'tensorflow', got {runtime!r}")
         if color not in ("bgr", "rgb"):
             raise ValueError(f"color must be 'bgr' or 'rgb', got {color!r}")
+        if model_path is not None and (isinstance(model_path, bool) or not isinstance(model_path, (str, os.PathLike))):
+            raise TypeError(f"model_path must be a file path or None, got {model_path!r}")
         self.runtime: Runtime = runtime
         bundled = model_path is None
         self.model_path = bundled_model_path(runtime) if bundled else Path(model_path)  # type: ignore[arg-type]
         if not self.model_path.is_file():
             where = "the bundled model" if bundled else "model file"
             raise ModelFileError(f"{where} not found: {self.model_path}")
+        if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence)):
+            raise TypeError(f"labels must be a sequence of label names or None, got {labels!r}")
         names = FER2013_ORDER if labels is None else tuple(normalize_label(x) for x in labels)
         if len(set(names)) != len(names):
             raise ValueError(f"labels must be distinct, got {names}")
         self._out_labels = names
         self.labels = tuple(sorted(set(names)))
         self.color = color
-        self.input_range = (float(input_range[0]), float(input_range[1]))
+        self.input_range = self._parse_range(input_range)
         self.views = self._parse_views(tta, bundled)
         self.class_bias = self._parse_bias(class_bias, bundled, names)
         # odds multipliers per output, or None: computed once, applied to every batch
         self._prior = (np.exp([self.class_bias.get(n, 0.0) for n in names]) if any(self.class_bias.values())
                        else None)
         self.tta = len(self.views) > 1
-        if crop_scale is not None and not 0.2 <= float(crop_scale) <= 5.0:
-            raise ValueError(f"crop_scale must be within 0.2..5 (a multiple of the box side), got {crop_scale!r}")
-        if crop_shift is not None and not -1.0 <= float(crop_shift) <= 1.0:
-            raise ValueError(f"crop_shift must be within -1..1 (a fraction of the box side), got {crop_shift!r}")
-        self._crop = (crop_scale, crop_shift)
+        # crop_scale: a multiple of the box side; crop_shift: a fraction of it
+        self._crop = (_check.optional_number("crop_scale", crop_scale, 0.2, 5.0),
+                      _check.optional_number("crop_shift", crop_shift, -1.0, 1.0))
+        threads = _check.integer("num_threads", num_threads, 0, 256)
         if track and detector is not None:
             raise ValueError("track applies to the default detector; pass BlazeFaceDetector(track=True) instead")
         self.track = bool(track)
-        self._detector = detector
+        self._detector = checked_detector("detector", detector)
         self._lock = threading.Lock()
         self._run: Callable[[np.ndarray], np.ndarray]
         if runtime == "litert":
-            self._load_litert(int(num_threads))
+            self._load_litert(threads)
         else:
             self._load_tensorflow()
         if self._n_out != len(names):
@@ -182,6 +188,8 @@ class KerasBackend(EmotionBackend):
             return Viability(False, "runtime 'tensorflow' needs TensorFlow: pip install 'buddy-emotion[keras]'")
         if runtime == "litert" and importlib.util.find_spec("ai_edge_litert") is None:
             return Viability(False, "LiteRT is missing: pip install ai-edge-litert")
+        if model_path is not None and not isinstance(model_path, (str, os.PathLike)):
+            return Viability(False, f"model_path must be a file path, got {model_path!r}")
         path = bundled_model_path(runtime) if model_path is None else Path(model_path)  # type: ignore[arg-type]
         if not path.is_file():
             return Viability(False, f"model file not found: {path}")
@@ -307,6 +315,18 @@ class KerasBackend(EmotionBackend):
         return x if x.ndim == 3 else x[:, :, None]
 
     @staticmethod
+    def _parse_range(value: Any) -> tuple[float, float]:
+        """``input_range`` as two finite floats ``lo < hi``."""
+        try:
+            lo, hi = value
+        except (TypeError, ValueError):
+            raise ValueError(f"input_range must be two numbers (lo, hi), got {value!r}") from None
+        lo, hi = _check.number("input_range[0]", lo), _check.number("input_range[1]", hi)
+        if not lo < hi:
+            raise ValueError(f"input_range must have lo < hi, got {value!r}")
+        return lo, hi
+
+    @staticmethod
     def _parse_views(tta: Any, bundled: bool) -> tuple[tuple[float, bool], ...]:
         if tta is None:
             if not bundled:
@@ -380,9 +400,7 @@ class KerasBackend(EmotionBackend):
 
     def classify_faces(self, crops: Sequence[np.ndarray]) -> list[FaceEmotion]:
         """Score face crops (each any size, uint8 grey/BGR/BGRA; resized to the model's input)."""
-        if crops is None or isinstance(crops, np.ndarray) and crops.ndim not in (3, 4):
-            raise InvalidFrameError("crops must be a sequence of face images (or an (N,H,W[,C]) array)")
-        faces = [self._face_pixels(validate_frame(c, name=f"crop {i}")) for i, c in enumerate(crops)]
+        faces = [self._face_pixels(validate_frame(c, name=f"crop {i}")) for i, c in enumerate(checked_crops(crops))]
         if not faces:
             return []
         return self._to_emotions(self._predict(faces), [None] * len(faces))

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from buddy_emotion import _check
 from buddy_emotion.cameras.base import Camera, CameraEndOfStream
 from buddy_emotion.errors import CameraError, ImageFileError
 from buddy_emotion.frames import load_image
@@ -36,9 +37,30 @@ def natural_sort_key(name: str) -> tuple[Any, ...]:
 
 
 def _positive_seconds(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise CameraError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
+    return _check.number(name, value, 0.0, open_lo=True, error=CameraError)
+
+
+def _source_path(name: str, value: Any) -> Path:
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise CameraError(f"{name} must be a file or folder path, got {value!r}")
+    return Path(os.fspath(value))
+
+
+def _extensions(value: Any) -> tuple[str, ...]:
+    """File extensions, lower case with a leading dot: ``"png"`` and ``".PNG"`` both give ``".png"``."""
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, Iterable) or isinstance(value, bytes):
+        raise CameraError(f"extensions must be a sequence of file extensions such as ('.png', '.jpg'), got {value!r}")
+    exts = []
+    for e in value:
+        if not isinstance(e, str) or not e.strip(". "):
+            raise CameraError(f"extensions must hold file extensions such as '.png', got {e!r}")
+        e = e.strip().lower()
+        exts.append(e if e.startswith(".") else f".{e}")
+    if not exts:
+        raise CameraError("extensions must name at least one file extension, e.g. ('.png', '.jpg')")
+    return tuple(exts)
 
 
 class VideoFileCamera(Camera):
@@ -68,7 +90,7 @@ class VideoFileCamera(Camera):
         _capture_factory: Callable[[str], Any] | None = None,
     ) -> None:
         super().__init__()
-        self.path = Path(os.fspath(path))
+        self.path = _source_path("path", path)
         self.step = None if step is None else _positive_seconds("step", step)
         self._factory = _capture_factory
         self._capture: Any = None
@@ -183,15 +205,10 @@ class ImageFolderCamera(Camera):
         extensions: Iterable[str] = IMAGE_EXTENSIONS,
     ) -> None:
         super().__init__()
-        self.folder = Path(os.fspath(folder))
+        self.folder = _source_path("folder", folder)
         self.fps = _positive_seconds("fps", fps)
         self.loop = bool(loop)
-        if isinstance(extensions, str):
-            extensions = (extensions,)
-        exts = tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions)
-        if not exts:
-            raise CameraError("extensions must name at least one file extension, e.g. ('.png', '.jpg')")
-        self.extensions = exts
+        self.extensions = _extensions(extensions)
         self.finite = not self.loop
         self.files: list[Path] = []
         """The images being replayed, in order (filled in by ``open``)."""

@@ -23,6 +23,7 @@ __all__ = ["OpenCVCamera", "redact_url"]
 CaptureFactory = Callable[[Any, int], Any]
 """``(source, api_preference) -> capture`` with cv2.VideoCapture's ``isOpened/read/set/release`` methods."""
 
+_INT = (int, np.integer)  # numpy integers are whole numbers too
 _URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -84,8 +85,10 @@ class OpenCVCamera(Camera):
         _clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
-        if isinstance(source, bool) or not isinstance(source, (int, str)):
+        if isinstance(source, bool) or not isinstance(source, (int, np.integer, str)):
             raise CameraError(f"camera source must be an index or a device path/URL, got {type(source).__name__}")
+        if isinstance(source, _INT):
+            source = int(source)
         if isinstance(source, str):
             source = source.strip()
             if not source:
@@ -95,21 +98,25 @@ class OpenCVCamera(Camera):
         if isinstance(source, int) and source < 0:
             raise CameraError(f"camera index must be 0 or more, got {source}")
         for name, value in (("width", width), ("height", height)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, _INT) or value <= 0):
                 raise CameraError(f"{name} must be a positive whole number of pixels or None, got {value!r}")
-        if isinstance(reconnect_attempts, bool) or not isinstance(reconnect_attempts, int) or reconnect_attempts < 0:
+        if (isinstance(reconnect_attempts, bool) or not isinstance(reconnect_attempts, _INT)
+                or reconnect_attempts < 0):
             raise CameraError(f"reconnect_attempts must be a whole number >= 0, got {reconnect_attempts!r}")
         for name, seconds in (("backoff", backoff), ("max_backoff", max_backoff)):
-            if (not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not math.isfinite(seconds)
-                    or seconds < 0):
+            if (not isinstance(seconds, (*_INT, float, np.floating)) or isinstance(seconds, bool)
+                    or not math.isfinite(seconds) or seconds < 0):
                 raise CameraError(f"{name} must be a number of seconds >= 0, got {seconds!r}")
+        if api_preference is not None and (isinstance(api_preference, bool)
+                                           or not isinstance(api_preference, _INT)):
+            raise CameraError(f"api_preference must be a cv2.CAP_* constant or None, got {api_preference!r}")
         self.source: int | str = source
-        self.width = width
-        self.height = height
-        self.reconnect_attempts = reconnect_attempts
+        self.width = None if width is None else int(width)
+        self.height = None if height is None else int(height)
+        self.reconnect_attempts = int(reconnect_attempts)
         self.backoff = float(backoff)
         self.max_backoff = max(float(max_backoff), float(backoff))
-        self.api_preference = api_preference
+        self.api_preference = None if api_preference is None else int(api_preference)
         self.reconnects = 0
         """How many times the camera reconnected successfully since it was created."""
         self._factory: CaptureFactory = _capture_factory or _default_capture_factory

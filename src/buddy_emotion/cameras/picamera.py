@@ -52,15 +52,18 @@ class PiCamera(Camera):
     ) -> None:
         super().__init__()
         for name, value in (("width", width), ("height", height)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
                 raise CameraError(f"{name} must be a positive whole number of pixels, got {value!r}")
-        if isinstance(camera_num, bool) or not isinstance(camera_num, int) or camera_num < 0:
+        if isinstance(camera_num, bool) or not isinstance(camera_num, (int, np.integer)) or camera_num < 0:
             raise CameraError(f"camera_num must be a whole number >= 0, got {camera_num!r}")
         if pixel_format not in _FORMATS:
             raise CameraError(f"pixel_format must be one of {', '.join(_FORMATS)}, got {pixel_format!r}")
-        self.width = width
-        self.height = height
-        self.camera_num = camera_num
+        if controls is not None and (not isinstance(controls, Mapping)
+                                     or not all(isinstance(k, str) for k in controls)):
+            raise CameraError(f"controls must be a mapping of libcamera control names to values, got {controls!r}")
+        self.width = int(width)
+        self.height = int(height)
+        self.camera_num = int(camera_num)
         self.pixel_format = pixel_format
         self.controls = dict(controls) if controls else None
         self._clock = _clock
