@@ -129,3 +129,53 @@ def test_cli_tta_choices_are_the_backend_view_sets() -> None:
     from buddy_emotion.cli import TTA_CHOICES
 
     assert tuple(TTA_VIEWS) == TTA_CHOICES
+
+
+@pytest.mark.parametrize("bias,message", [("sadness=nan", "finite"), ("sadness=9", "within -5..5"),
+                                          ("contempt=0.1", "contempt")])
+def test_bad_class_bias_is_one_line(capsys, bias: str, message: str) -> None:
+    try:
+        rc = main(["analyze", "--sample", "astronaut", "--class-bias", bias])
+    except SystemExit as e:  # refused by argparse
+        rc = e.code
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 2 and message in err and "Traceback" not in err
+
+
+def test_annotate_under_a_file_is_one_line(tmp_path, capsys) -> None:
+    (tmp_path / "file").write_text("x")
+    assert main(["analyze", "--sample", "astronaut", "--annotate", str(tmp_path / "file" / "sub")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("buddy-emotion: error: cannot create the --annotate folder") and "\n" not in err
+
+
+def test_fifo_is_refused_without_blocking(tmp_path, capsys) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo.png")
+    assert main(["analyze", str(tmp_path / "fifo.png")]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["watch", "--interval", "nan"], ["watch", "--interval", "inf"],
+                                  ["watch", "--interval", "0"], ["watch", "--duration", "-5"],
+                                  ["watch", "--duration", "nan"], ["analyze", "--threshold", "nan"],
+                                  ["eval", "x.npz", "--limit", "-1"], ["eval", "x.npz", "--limit", "0"],
+                                  ["eval", "x.npz", "--limit", "1.5"]])
+def test_bad_numbers_are_refused_by_the_parser(capsys, argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2 and f"argument {argv[-2]}: expected" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"PK\x03\x04 truncated", b"path,label\n\xff,sad\n"])
+def test_corrupt_eval_data_is_one_line(tmp_path, capsys, content: bytes) -> None:
+    if content.startswith(b"PK"):
+        data = tmp_path / "bad.npz"
+        data.write_bytes(content)
+    else:
+        data = tmp_path
+        (tmp_path / "labels.csv").write_bytes(content)
+    assert main(["eval", str(data), "--cropped"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("buddy-emotion: error:") and "\n" not in err

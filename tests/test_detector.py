@@ -95,3 +95,34 @@ def test_default_path_never_imports_tensorflow(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "False False"
     assert list(tmp_path.iterdir()) == []  # nothing written to disk
+
+
+@pytest.mark.parametrize("kwargs", [{"threshold": "0.7"}, {"threshold": None}, {"threshold": True},
+                                    {"threshold": float("nan")}, {"min_face": float("nan")},
+                                    {"min_face": float("inf")}, {"min_face": "abc"}, {"min_face": None}])
+def test_bad_options_name_the_argument(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        Detector(_Scripted([]), **kwargs)
+
+
+@pytest.mark.parametrize("ts", [float("nan"), float("inf"), "12", "abc", [1.0], True])
+def test_timestamp_must_be_a_finite_number(ts: object) -> None:
+    with pytest.raises(ValueError, match="timestamp"):
+        Detector(_Scripted([_face(0, 60, 0.5)])).detect_sadness(FRAME, timestamp=ts)  # type: ignore[arg-type]
+
+
+def test_numpy_timestamp_is_valid() -> None:
+    r = Detector(_Scripted([_face(0, 60, 0.5)])).detect_sadness(FRAME, timestamp=np.float32(3.0))
+    assert r.timestamp == 3.0
+
+
+@pytest.mark.parametrize("junk", [None, ["x"], "abc", {"sadness": 0.5}])
+def test_backend_returning_junk_gives_backend_error(junk: object) -> None:
+    from buddy_emotion.errors import BackendError
+
+    class _Junk(_Scripted):
+        def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+            return junk  # type: ignore[return-value]
+
+    with pytest.raises(BackendError, match="analyze"):
+        Detector(_Junk([])).detect_sadness(FRAME, 0.0)

@@ -95,3 +95,107 @@ def test_sad_bias_figures_move_the_sad_decision_only() -> None:
     assert sad_bias_figures(probs, true, 0.0) == {"accuracy": 0.5, "sad_recall": 0.0, "sad_precision": 0.0}
     assert sad_bias_figures(probs, true, 0.3) == {"accuracy": 1.0, "sad_recall": 1.0, "sad_precision": 1.0}
     assert sad_bias_figures(probs, true, 3.0) == {"accuracy": 0.5, "sad_recall": 1.0, "sad_precision": 0.5}
+
+
+@pytest.mark.parametrize("scores,positive", [(None, None), ([0.1, 0.2, 0.3], [True, False]),
+                                             ([float("nan"), 0.2, 0.3], [True, False, True]),
+                                             (["a", "b"], [True, False]), ([0.1, 0.2], [2, 0]),
+                                             (np.zeros((2, 2)), [True, False])])
+def test_auroc_rejects_bad_input(scores, positive) -> None:
+    with pytest.raises((ValueError, TypeError), match="scores|positive"):
+        auroc(scores, positive)
+
+
+def test_auroc_accepts_numpy_and_int_flags() -> None:
+    assert auroc(np.array([0.1, 0.4, 0.35, 0.8], np.float32), np.array([0, 0, 1, 1])) == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize("true,scores", [
+    (None, None), ([0], None), (["sad"], [{"sadness": 1.0}]), ([7], [{"sadness": 1.0}]), ([-1], [{"sadness": 1.0}]),
+    ([0], [{"foo": 1.0}]), ([0], np.array([[0.1, 0.2, 0.7]])), ([4], [{"sadness": float("nan"), "anger": 0.2}]),
+    ([0], np.full((1, 7), np.nan)), ([0], ["x"]), ([0, 1], [None])])
+def test_classification_report_rejects_bad_input(true, scores) -> None:
+    with pytest.raises((ValueError, TypeError), match="true|scores|length"):
+        classification_report(true, scores)
+
+
+@pytest.mark.parametrize("probs,true,bias", [(np.ones(7) / 7, np.array([4]), 0.1), (None, np.array([4]), 0.1),
+                                             (np.eye(7), np.arange(7), float("nan")), (np.eye(7), np.arange(3), 0.1),
+                                             (np.eye(7), np.arange(7) + 1, 0.1), (np.eye(7), np.arange(7), "0.1")])
+def test_sad_bias_figures_rejects_bad_input(probs, true, bias) -> None:
+    from buddy_emotion.evaluation import sad_bias_figures
+
+    with pytest.raises((ValueError, TypeError), match="probs|true|bias"):
+        sad_bias_figures(probs, true, bias)
+
+
+def test_evaluate_and_timing_check_their_arguments(tmp_path) -> None:
+    from buddy_emotion.backends import create
+    from buddy_emotion.evaluation import evaluate, time_per_face
+
+    data = load_labelled(_npz(tmp_path))
+    with pytest.raises(TypeError, match="backend"):
+        evaluate(None, data)  # type: ignore[arg-type]
+    with create("default") as backend:
+        with pytest.raises(TypeError, match="data"):
+            evaluate(backend, None)  # type: ignore[arg-type]
+        for n in (0, -5, "x"):
+            with pytest.raises(ValueError, match="n must"):
+                time_per_face(backend, n=n, warmup=0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("limit", [-1, 0, float("nan"), "x", 2.5])
+def test_load_labelled_limit_must_be_positive(tmp_path, limit) -> None:
+    (tmp_path / "labels.csv").write_text("path,label\na.png,sad\nb.png,happy\n")
+    for data in (_npz(tmp_path), tmp_path):
+        with pytest.raises(ValueError, match="limit"):
+            load_labelled(data, limit=limit)
+    assert len(load_labelled(tmp_path, limit=1)) == 1 and len(load_labelled(_npz(tmp_path), limit=np.int64(3))) == 3
+
+
+def _write_npz(path, labels) -> None:
+    np.savez(path, images=np.zeros((len(labels), 48, 48), np.uint8), labels=labels)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: p.write_bytes(_npz_bytes()[:200]),  # truncated
+    lambda p: _write_npz(p, np.array(["sad", "hap"])),
+    lambda p: _write_npz(p, np.array([4.0, np.nan])),
+    lambda p: _write_npz(p, np.array([4.5, 1.0])),
+    lambda p: _write_npz(p, np.array([[4], [1]])),
+])
+def test_corrupt_npz_gives_image_file_error(tmp_path, make) -> None:
+    p = tmp_path / "bad.npz"
+    make(p)
+    with pytest.raises(ImageFileError, match="bad.npz"):
+        load_labelled(p)
+
+
+def _npz_bytes() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, images=np.zeros((6, 48, 48), np.uint8), labels=np.arange(6))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("csv_bytes", [b"path,label\n\xff\xfe.png,sad\n", b"path,label\n,sad\n",
+                                       b"label,path\nsad\n", b"path,label\nx.png\n"])
+def test_bad_labels_csv_gives_image_file_error(tmp_path, csv_bytes: bytes) -> None:
+    (tmp_path / "labels.csv").write_bytes(csv_bytes)
+    with pytest.raises(ImageFileError, match="labels.csv"):
+        load_labelled(tmp_path)
+
+
+@pytest.mark.parametrize("data", [None, 123])
+def test_load_labelled_rejects_non_paths(data) -> None:
+    with pytest.raises(ImageFileError, match="data"):
+        load_labelled(data)
+
+
+def test_load_labelled_refuses_a_fifo(tmp_path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo.npz")
+    with pytest.raises(ImageFileError, match="pipe"):
+        load_labelled(tmp_path / "fifo.npz")

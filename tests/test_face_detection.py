@@ -271,3 +271,82 @@ def test_shrink_matches_an_area_resize(shape: tuple[int, ...], size: tuple[int, 
     assert small.shape[:2] == (size[1], size[0]) and small.dtype == np.uint8
     ref = cv2.resize(smooth, size, interpolation=cv2.INTER_AREA)
     assert np.abs(small.astype(int) - ref.astype(int)).mean() < 2.0
+
+
+GRAY = cv2.cvtColor(sample_face_frame(), cv2.COLOR_BGR2GRAY)
+
+
+@pytest.mark.parametrize("gray,box,kwargs,exc", [
+    (None, FaceBox(0, 0, 50, 50), {}, InvalidFrameError),
+    (GRAY.astype(np.float64), FaceBox(0, 0, 50, 50), {}, InvalidFrameError),
+    (GRAY, None, {}, TypeError),
+    (GRAY, FaceBox(0, 0, 50, 50), {"size": 0}, ValueError),
+    (GRAY, FaceBox(0, 0, 50, 50), {"size": -1}, ValueError),
+    (GRAY, FaceBox(0, 0, 50, 50), {"scale": float("nan")}, ValueError),
+    (GRAY, FaceBox(0, 0, 50, 50), {"scale": 0.0}, ValueError),
+    (GRAY, FaceBox(0, 0, 50, 50), {"shift": float("inf")}, ValueError),
+    (GRAY, FaceBox(200000, 200000, 50, 50), {}, ValueError),  # would pad to 160 GB
+    (GRAY, FaceBox(-300, 0, 100, 100), {}, ValueError),
+    (GRAY, FaceBox(0, 0, 100000, 100000), {}, ValueError),  # a crop far larger than the frame
+])
+def test_crop_face_rejects_bad_input(gray, box, kwargs: dict, exc: type) -> None:
+    with pytest.raises(exc):
+        crop_face(gray, box, **kwargs)
+
+
+@pytest.mark.parametrize("box,scale,shift", [
+    (FaceBox(0, 0, 40, 40), 2.0, 0.0), (FaceBox(480, 490, 30, 20), 1.19, -0.105), (FaceBox(-20, 100, 60, 80), 1.5, 0.3),
+    (FaceBox(100, 100, 80, 80), 1.0, 0.0), (FaceBox(0, 0, 512, 512), 5.0, 1.0)])
+def test_crop_face_pads_like_replicating_the_whole_frame(box: FaceBox, scale: float, shift: float) -> None:
+    """The crop equals the same square cut from the frame padded on every side by edge replication."""
+    side = max(box.width, box.height) * scale
+    cx, cy = box.center
+    cy += shift * max(box.width, box.height)
+    x0, y0, s = int(round(cx - side / 2)), int(round(cy - side / 2)), max(1, int(round(side)))
+    pad = max(0, -x0, -y0, x0 + s - GRAY.shape[1], y0 + s - GRAY.shape[0])
+    big = cv2.copyMakeBorder(GRAY, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    want = big[y0 + pad:y0 + pad + s, x0 + pad:x0 + pad + s]
+    want = cv2.resize(want, (48, 48), interpolation=cv2.INTER_AREA if s > 48 else cv2.INTER_LINEAR)
+    assert np.array_equal(crop_face(GRAY, box, scale=scale, shift=shift), want)
+
+
+@pytest.mark.parametrize("gray,width,exc", [(GRAY, 0, ValueError), (GRAY, -5, ValueError),
+                                            (GRAY, float("nan"), ValueError), (GRAY, "x", ValueError),
+                                            (None, 100, InvalidFrameError)])
+def test_downscaled_rejects_bad_input(gray, width, exc: type) -> None:
+    from buddy_emotion.face_detection import downscaled
+
+    with pytest.raises(exc):
+        downscaled(gray, width)
+
+
+def test_downscaled_keeps_at_least_one_pixel() -> None:
+    from buddy_emotion.face_detection import downscaled
+
+    small, scale = downscaled(np.zeros((8, 4000), np.uint8), 1)
+    assert small.shape == (1, 1) and scale == 1 / 4000
+
+
+@pytest.mark.parametrize("kwargs", [{"scale_factor": 1.0}, {"scale_factor": 0.5}, {"scale_factor": float("nan")},
+                                    {"scale_factor": "1.1"}, {"detect_width": "x"}, {"detect_width": float("nan")},
+                                    {"min_face": float("nan")}, {"min_neighbors": -1}, {"cascade": None}])
+def test_haar_options_fail_at_construction(kwargs: dict) -> None:
+    with pytest.raises((ValueError, TypeError), match=next(iter(kwargs))):
+        HaarFaceDetector(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"input_size": None}, {"input_size": (256,)}, {"input_size": ("a", "b")},
+                                    {"min_score": "x"}, {"min_score": float("nan")}, {"min_face": float("nan")},
+                                    {"num_threads": "x"}, {"roi_scale": float("nan")}, {"refresh_every": 0.5},
+                                    {"model_path": 123}])
+def test_blazeface_options_name_the_argument(kwargs: dict) -> None:
+    with pytest.raises((ValueError, TypeError), match=next(iter(kwargs))):
+        BlazeFaceDetector(**kwargs)
+
+
+@pytest.mark.parametrize("crop", [(1,), "ab", (float("nan"), 0.0), (0.0, 0.0), (1.0, "x")])
+def test_fer_crop_of_checks_the_pair(crop: object) -> None:
+    from types import SimpleNamespace
+
+    with pytest.raises(ValueError, match="fer_crop"):
+        fer_crop_of(SimpleNamespace(fer_crop=crop))

@@ -107,3 +107,25 @@ def test_fuzz_valid_frames_always_give_a_reading(detector: Detector, frame: np.n
     reading = detector.detect_sadness(frame, timestamp=1.0)
     assert reading.timestamp == 1.0
     assert (reading.sadness is None) == (reading.reason is not None)
+
+
+@pytest.mark.parametrize("func", [to_gray, to_bgr])
+@pytest.mark.parametrize("bad", [None, "x", np.zeros((32, 32, 3), np.float32), np.zeros((32, 32, 2), np.uint8)])
+def test_colour_helpers_validate_the_frame(func, bad) -> None:
+    with pytest.raises(InvalidFrameError):
+        func(bad)
+
+
+@pytest.mark.parametrize("bad", [None, 123, b"/tmp/x.png", ["x.png"], "bad\x00name.png"])
+def test_load_image_rejects_non_paths(bad) -> None:
+    with pytest.raises(ImageFileError, match="path"):
+        load_image(bad)
+
+
+def test_load_image_refuses_a_fifo_without_blocking(tmp_path) -> None:
+    import os
+
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageFileError, match="not a regular file"):
+        load_image(fifo)

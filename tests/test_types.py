@@ -61,3 +61,51 @@ def test_reading_needs_a_reason_without_value() -> None:
         SadnessReading(None, False, None, None, "x", 0.0)
     r = SadnessReading(None, False, None, None, "x", 0.0, NoReadingReason.NO_FACE)
     assert not r.ok and r.as_dict()["reason"] == "no_face"
+
+
+@pytest.mark.parametrize("bad", [None, 5, "sad=nan", "sad=inf", "fear=-inf"])
+def test_parse_label_values_rejects_non_text_and_non_finite(bad: object) -> None:
+    with pytest.raises(ValueError):
+        parse_label_values(bad)  # type: ignore[arg-type]
+    assert parse_label_values("NONE") == {}
+
+
+def test_normalize_label_rejects_non_str() -> None:
+    with pytest.raises(ValueError, match="str"):
+        normalize_label(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("args", [(float("nan"), 0, 10, 10), (0, 0, float("inf"), 10), ("a", 0, 10, 10),
+                                  (None, 0, 10, 10), (True, 0, 10, 10)])
+def test_face_box_rejects_non_numbers(args: tuple) -> None:
+    with pytest.raises(ValueError, match="FaceBox"):
+        FaceBox(*args)
+
+
+def test_face_box_accepts_numpy_and_float_numbers() -> None:
+    import numpy as np
+
+    assert FaceBox(np.int64(1), np.float32(2.0), 2.7, np.uint8(4)) == FaceBox(1, 2, 2, 4)
+
+
+@pytest.mark.parametrize("box,scores,exc", [(None, None, TypeError), (None, [("sadness", 1.0)], TypeError),
+                                            (None, {"sadness": "x"}, ValueError), (None, {}, ValueError),
+                                            ("abc", {"sadness": 1.0}, TypeError),
+                                            ((0, 0, 5, 5), {"sadness": 1.0}, TypeError)])
+def test_face_emotion_checks_box_and_scores(box: object, scores: object, exc: type) -> None:
+    with pytest.raises(exc, match="box|scores|score of|emotion label"):
+        FaceEmotion(box, scores)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kwargs", [{"sadness": float("nan")}, {"sadness": 5.0}, {"sadness": -0.1},
+                                    {"sadness": "0.5"}, {"timestamp": float("nan")}, {"timestamp": float("inf")},
+                                    {"timestamp": "12"}, {"box": "abc"}, {"threshold": 2.0}, {"face_count": -1},
+                                    {"reason": "no_face"}])
+def test_reading_checks_its_fields(kwargs: dict) -> None:
+    fields = {"sadness": 0.2, "is_sad": False, "box": None, "scores": None, "backend": "x", "timestamp": 0.0,
+              "face_count": 1, **kwargs}
+    with pytest.raises((ValueError, TypeError), match=next(iter(kwargs))):
+        SadnessReading(**fields)
+    import numpy as np
+
+    assert SadnessReading(np.float32(0.5), True, FaceBox(0, 0, 9, 9), None, "x", np.float64(1.0)).ok

@@ -1,20 +1,24 @@
 """The ``buddy-emotion`` command line: analyze, watch, backends, eval, train.
 
-Every library error ends the command with one line on stderr (``buddy-emotion: error: ...``) and exit
-status 2; Ctrl-C stops cleanly with status 130. Progress bars go to stderr, readings to stdout.
+Every library error (and every ValueError, TypeError or OSError, e.g. a bad option value or an unwritable
+folder) ends the command with one line on stderr (``buddy-emotion: error: ...``) and exit status 2; bad
+option values that argparse can check exit with its usage message. Ctrl-C stops cleanly with status 130.
+Progress bars go to stderr, readings to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from buddy_emotion._check import integer, number
 from buddy_emotion._version import __version__
 from buddy_emotion.errors import BuddyEmotionError, ImageFileError, MissingDependencyError
 
@@ -96,6 +100,25 @@ def _progress(iterable: Any, **kw: Any) -> Any:
     return tqdm(iterable, file=sys.stderr, disable=None, leave=False, **kw)
 
 
+def _number_arg(what: str, lo: float, hi: float = math.inf, *, open_lo: bool = False) -> Callable[[str], float]:
+    """An argparse ``type`` accepting a finite number within ``lo..hi`` (``lo`` excluded with ``open_lo``)."""
+    def parse(text: str) -> float:
+        try:
+            return number("value", float(text), lo, hi, open_lo=open_lo)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+    return parse
+
+
+def _limit_arg(text: str) -> int:
+    """``--limit``: a whole number >= 1."""
+    try:
+        return integer("limit", float(text), 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of images >= 1, got {text!r}") from None
+
+
 # -- commands ---------------------------------------------------------------------------------------------
 _KERAS_ONLY = ("default", "keras")
 TTA_CHOICES = ("none", "flip", "zoom+flip", "flip+zoom", "flip+2zoom")  # buddy_emotion.backends.keras.TTA_VIEWS
@@ -138,7 +161,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     detector = Detector(args.backend, threshold=args.threshold, **options)
     annotate_dir = Path(args.annotate) if args.annotate else None
     if annotate_dir:
-        annotate_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            annotate_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ImageFileError(f"cannot create the --annotate folder {annotate_dir}: {e.strerror or e}") from None
     sources: list[tuple[str, Path | None]] = [(f"sample:{s}", None) for s in (args.sample or [])]
     sources += [(str(p), p) for p in _expand(args.paths)]
     if not sources:
@@ -313,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def backend_opt(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--backend", default="default", help="backend name (see 'buddy-emotion backends')")
-        sp.add_argument("--threshold", type=float, default=0.5, help="sadness probability counted as sad (0..1)")
+        sp.add_argument("--threshold", type=_number_arg("a probability within 0..1", 0.0, 1.0), default=0.5,
+                        help="sadness probability counted as sad (0..1)")
         tta_opt(sp)
 
     def tta_opt(sp: argparse.ArgumentParser) -> None:
@@ -337,8 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("watch", help="watch a camera and print readings as they come (Ctrl-C stops)")
     w.add_argument("--camera", default="webcam", help="webcam, webcam:N, pi, a video file or an image folder")
-    w.add_argument("--interval", type=float, default=2.0, help="seconds between readings")
-    w.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: never)")
+    w.add_argument("--interval", type=_number_arg("a finite number of seconds > 0", 0.0, open_lo=True), default=2.0,
+                   help="seconds between readings")
+    w.add_argument("--duration", type=_number_arg("a finite number of seconds >= 0", 0.0), default=0.0,
+                   help="stop after this many seconds (0: never)")
     backend_opt(w)
     w.add_argument("--json", action="store_true")
     w.add_argument("--plot", metavar="OUT.png", help="draw sadness over time when stopped")
@@ -357,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     tta_opt(e)
     e.add_argument("--split", default=None, help="rows whose 'usage' equals this (npz only)")
     e.add_argument("--cropped", action="store_true", help="images are face crops: skip detection")
-    e.add_argument("--limit", type=int, default=None, help="first N images only")
+    e.add_argument("--limit", type=_limit_arg, default=None, help="first N images only (N >= 1)")
     e.add_argument("--json", action="store_true", help="print the report as one JSON object (last line)")
     e.set_defaults(func=cmd_eval)
 
@@ -371,21 +400,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "interval", 1.0) <= 0:
-        parser.error("--interval must be positive")
-    if not 0.0 <= getattr(args, "threshold", 0.5) <= 1.0:
-        parser.error("--threshold must be within 0..1")
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("buddy-emotion: interrupted", file=sys.stderr)
         return 130
-    except BuddyEmotionError as e:
-        print(f"buddy-emotion: error: {e}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. piped into head
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (BuddyEmotionError, ValueError, TypeError, OSError) as e:  # e.g. an option a backend refuses
+        message = " ".join(str(e).splitlines()) or type(e).__name__
+        print(f"buddy-emotion: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 
 from buddy_emotion import backends as _backends
+from buddy_emotion._check import integer, number
 from buddy_emotion.backends.base import EmotionBackend
+from buddy_emotion.errors import BackendError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.labels import SADNESS
 from buddy_emotion.types import FaceEmotion, NoReadingReason, SadnessReading
@@ -36,12 +38,8 @@ class Detector:
 
     def __init__(self, backend: str | EmotionBackend = "default", *, threshold: float = DEFAULT_THRESHOLD,
                  min_face: int = 40, **backend_options: Any) -> None:
-        if not 0.0 <= float(threshold) <= 1.0:
-            raise ValueError(f"threshold must be within 0..1, got {threshold!r}")
-        if int(min_face) < 1:
-            raise ValueError(f"min_face must be a positive number of pixels, got {min_face!r}")
-        self.threshold = float(threshold)
-        self.min_face = int(min_face)
+        self.threshold = number("threshold", threshold, 0.0, 1.0)
+        self.min_face = integer("min_face", min_face, 1)
         if isinstance(backend, EmotionBackend):
             if backend_options:
                 raise TypeError("backend options only apply when the backend is given by name")
@@ -57,10 +55,22 @@ class Detector:
         return self.backend.name
 
     def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
-        """Every face of ``frame`` (uint8 BGR, grey or BGRA) with its emotions, largest first."""
+        """Every face of ``frame`` (uint8 BGR, grey or BGRA) with its emotions, largest first.
+
+        Raises:
+            InvalidFrameError: ``frame`` is not an accepted image.
+            BackendError: the backend failed, or returned something other than a list of FaceEmotion.
+        """
         frame = validate_frame(frame)
         with self._lock:
             faces = self.backend.analyze(frame)
+        if not isinstance(faces, (list, tuple)):
+            raise BackendError(f"backend {self.backend.name!r}: analyze() returned {type(faces).__name__}, "
+                               "not a list of FaceEmotion")
+        for f in faces:
+            if not isinstance(f, FaceEmotion):
+                raise BackendError(f"backend {self.backend.name!r}: analyze() returned a {type(f).__name__} item, "
+                                   "not a FaceEmotion")
         return sorted(faces, key=lambda f: f.box.area if f.box else 0, reverse=True)
 
     def detect_sadness(self, frame: np.ndarray, timestamp: float | None = None) -> SadnessReading:
@@ -68,7 +78,7 @@ class Detector:
 
         Args:
             frame: HxWx3 uint8 BGR (OpenCV's convention), HxW grey or HxWx4 BGRA.
-            timestamp: seconds to stamp the reading with (default ``time.time()``).
+            timestamp: seconds to stamp the reading with: None (``time.time()``) or a finite number.
 
         Returns:
             A :class:`SadnessReading`; when there is no value its ``reason`` says why (no face, face
@@ -76,9 +86,10 @@ class Detector:
 
         Raises:
             InvalidFrameError: ``frame`` is not an accepted image.
+            ValueError: ``timestamp`` is not None or a finite number.
             BackendError: the backend failed (e.g. a remote service error).
         """
-        ts = time.time() if timestamp is None else float(timestamp)
+        ts = time.time() if timestamp is None else number("timestamp", timestamp)
         frame = validate_frame(frame)
         name = self.backend.name
         if int(frame.max()) - int(frame.min()) < 8:  # nothing to see: covered lens, black or blank frame

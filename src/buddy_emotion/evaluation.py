@@ -11,6 +11,8 @@ import csv
 import os
 import sys
 import time
+import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from buddy_emotion._check import integer, number
 from buddy_emotion.backends.base import EmotionBackend
 from buddy_emotion.errors import BuddyEmotionError, ImageFileError
 from buddy_emotion.frames import load_image
-from buddy_emotion.labels import FER2013_ORDER, SADNESS, normalize_label
+from buddy_emotion.labels import EMOTIONS, FER2013_ORDER, SADNESS, normalize_label
 
 __all__ = ["LabelledImages", "load_labelled", "evaluate", "classification_report", "auroc", "time_per_face",
            "sad_bias_figures"]
@@ -51,32 +54,28 @@ class LabelledImages:
 def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit: int | None = None) -> LabelledImages:
     """Load an ``.npz`` or a folder with ``labels.csv`` (see module doc).
 
+    Args:
+        data: the ``.npz`` file or the folder.
+        split: rows whose ``usage`` equals this (``.npz`` only); None: all rows.
+        limit: the first ``limit`` (>= 1) rows only; None: all.
+
     Raises:
-        ImageFileError: missing file, wrong arrays, unknown split or labels.
+        ImageFileError: not a path, missing or corrupt file, wrong arrays, unknown split or labels.
+        ValueError: ``split`` or ``limit`` is not valid.
     """
+    if not isinstance(data, (str, os.PathLike)):
+        raise ImageFileError(f"data must be the path of an .npz file or a folder, got {data!r}")
+    if split is not None and not isinstance(split, str):
+        raise ValueError(f"split must be a str or None, got {split!r}")
+    if limit is not None:
+        limit = integer("limit", limit, 1)
     p = Path(os.fspath(data))
     if not p.exists():
         raise ImageFileError(f"data not found: {p}")
     if p.is_dir():
-        csv_path = p / "labels.csv"
-        if not csv_path.is_file():
-            raise ImageFileError(f"folder {p} has no labels.csv (columns path,label)")
-        paths: list[Path] = []
-        labels: list[str] = []
-        with csv_path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or not {"path", "label"} <= set(reader.fieldnames):
-                raise ImageFileError(f"{csv_path} needs the columns path,label; has {reader.fieldnames}")
-            for row_no, row in enumerate(reader, start=2):
-                try:
-                    labels.append(normalize_label(row["label"]))
-                except ValueError as e:
-                    raise ImageFileError(f"{csv_path}:{row_no}: {e}") from None
-                paths.append((p / row["path"]).resolve())
-        if split:
-            raise ImageFileError("--split applies to .npz data only")
-        n = len(labels) if not limit else min(limit, len(labels))
-        return LabelledImages(labels[:n], None, paths[:n])
+        return _load_folder(p, split, limit)
+    if not p.is_file():  # a pipe or device would block or never end
+        raise ImageFileError(f"data must be an .npz file or a folder, got a pipe or device: {p}")
     try:
         with np.load(p, allow_pickle=False) as d:
             if "images" not in d.files or "labels" not in d.files:
@@ -94,20 +93,81 @@ def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit:
                 idx = idx[:limit]
             images = d["images"][idx]
             ints = d["labels"][idx]
-    except (OSError, ValueError) as e:
-        raise ImageFileError(f"cannot read {p}: {e}") from None
+    except ImageFileError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise ImageFileError(f"cannot read {p} (not a readable .npz?): {e}") from None
     if images.dtype != np.uint8 or images.ndim not in (3, 4) or len(images) != len(ints):
         raise ImageFileError(
             f"{p}: images must be (N,H,W[,3]) uint8 matching labels, got {images.dtype} {images.shape}")
-    if len(ints) and (ints.min() < 0 or ints.max() > 6):
-        raise ImageFileError(f"{p}: labels must be FER-2013 class numbers 0..6")
+    if ints.ndim != 1 or ints.dtype.kind not in "iuf" or not np.isfinite(ints).all() or (
+            len(ints) and (ints.min() < 0 or ints.max() > 6 or (ints != np.round(ints)).any())):
+        raise ImageFileError(f"{p}: labels must be FER-2013 class numbers 0..6, got {ints.dtype} {ints.shape}")
     return LabelledImages([FER2013_ORDER[int(i)] for i in ints], images)
 
 
+def _load_folder(p: Path, split: str | None, limit: int | None) -> LabelledImages:
+    csv_path = p / "labels.csv"
+    if not csv_path.is_file():
+        raise ImageFileError(f"folder {p} has no labels.csv (columns path,label)")
+    paths: list[Path] = []
+    labels: list[str] = []
+    try:
+        with csv_path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or not {"path", "label"} <= set(reader.fieldnames):
+                raise ImageFileError(f"{csv_path} needs the columns path,label; has {reader.fieldnames}")
+            for row_no, row in enumerate(reader, start=2):
+                try:
+                    labels.append(normalize_label(row["label"]))
+                except ValueError as e:
+                    raise ImageFileError(f"{csv_path}:{row_no}: {e}") from None
+                if not row["path"] or not row["path"].strip():
+                    raise ImageFileError(f"{csv_path}:{row_no}: the row has no path")
+                paths.append((p / row["path"]).resolve())
+    except UnicodeDecodeError as e:
+        raise ImageFileError(f"{csv_path} is not UTF-8 text: {e}") from None
+    except csv.Error as e:
+        raise ImageFileError(f"{csv_path} is not a valid CSV file: {e}") from None
+    except ImageFileError:
+        raise
+    except (OSError, ValueError) as e:  # unreadable, or a path the OS refuses (a NUL character)
+        raise ImageFileError(f"cannot read {csv_path}: {e}") from None
+    if split:
+        raise ImageFileError("--split applies to .npz data only")
+    n = len(labels) if not limit else min(limit, len(labels))
+    return LabelledImages(labels[:n], None, paths[:n])
+
+
+def _vector(name: str, values: Any, kinds: str) -> np.ndarray:
+    """``values`` as a 1-D numeric array whose dtype kind is one of ``kinds``; else a ValueError naming ``name``."""
+    if values is None or isinstance(values, (str, bytes, Mapping)):
+        raise TypeError(f"{name} must be a sequence or 1-D array of numbers, got {type(values).__name__}")
+    try:
+        a = np.asarray(values)
+    except (TypeError, ValueError) as e:  # ragged
+        raise ValueError(f"{name} must be a sequence or 1-D array of numbers: {e}") from None
+    if a.ndim != 1 or (a.size and a.dtype.kind not in kinds):
+        raise ValueError(f"{name} must be a 1-D sequence of numbers, got {a.dtype} {a.shape}")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise ValueError(f"{name} must hold finite numbers (no NaN or inf)")
+    return a
+
+
 def auroc(scores: Sequence[float] | np.ndarray, positive: Sequence[bool] | np.ndarray) -> float | None:
-    """Area under the ROC curve (Mann-Whitney, ties counted half); None without both classes."""
-    s = np.asarray(scores, dtype=np.float64)
-    y = np.asarray(positive, dtype=bool)
+    """Area under the ROC curve (Mann-Whitney, ties counted half); None without both classes.
+
+    Raises:
+        TypeError, ValueError: ``scores`` are not finite numbers, ``positive`` not booleans (or 0/1), or
+            their lengths differ.
+    """
+    s = _vector("scores", scores, "biuf").astype(np.float64)
+    y = _vector("positive", positive, "biuf")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("positive must hold booleans (or 0/1)")
+    y = y.astype(bool)
+    if len(s) != len(y):
+        raise ValueError(f"scores and positive differ in length ({len(s)} and {len(y)})")
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     if n_pos == 0 or n_neg == 0:
         return None
@@ -130,12 +190,27 @@ def sad_bias_figures(probs: np.ndarray, true: np.ndarray, bias: float) -> dict[s
     Args:
         probs: (N, 7) probabilities in FER-2013 order (the network's, without a class bias).
         true: (N,) FER-2013 class numbers.
+        bias: a finite number of nats.
+
+    Raises:
+        TypeError, ValueError: wrong shapes, non-finite values, class numbers outside 0..6.
     """
+    bias = number("bias", bias)
+    if probs is None or isinstance(probs, (str, bytes)):
+        raise TypeError(f"probs must be an (N, 7) array of probabilities, got {type(probs).__name__}")
+    try:
+        p = np.asarray(probs, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"probs must be an (N, 7) array of probabilities: {e}") from None
+    if p.ndim != 2 or p.shape[1] != len(FER2013_ORDER) or not np.isfinite(p).all():
+        raise ValueError(f"probs must be an (N, 7) array of finite probabilities, got shape {p.shape}")
+    true = _vector("true", true, "iuf")
+    if len(true) != len(p) or (len(true) and ((true < 0) | (true > 6) | (true != np.round(true))).any()):
+        raise ValueError(f"true must be {len(p)} FER-2013 class numbers 0..6 (one per row of probs)")
     sad = FER2013_ORDER.index(SADNESS)
-    logp = np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-12, 1.0))
+    logp = np.log(np.clip(p, 1e-12, 1.0))
     logp[:, sad] += bias
     pred = logp.argmax(axis=1)
-    true = np.asarray(true)
     said_sad, is_sad = pred == sad, true == sad
     return {"accuracy": float((pred == true).mean()) if len(true) else 0.0,
             "sad_recall": float(said_sad[is_sad].mean()) if is_sad.any() else 0.0,
@@ -150,12 +225,26 @@ def classification_report(true: Sequence[str] | np.ndarray, scores: Sequence[Map
         true: canonical label names, or FER-2013 integers.
         scores: per image a mapping label -> probability (None when no face was found), or an (N,7) array
             of probabilities in FER-2013 order.
+
+    Raises:
+        TypeError, ValueError: unknown labels or class numbers, scores that are not finite numbers, an array
+            of the wrong shape, or lengths that differ.
     """
-    true_l = [FER2013_ORDER[int(t)] if not isinstance(t, str) else t for t in true]
+    if true is None or isinstance(true, (str, bytes, Mapping)):
+        raise TypeError(f"true must be a sequence of labels or FER-2013 class numbers, got {type(true).__name__}")
+    true_l = [_true_label(i, t) for i, t in enumerate(true)]
     if isinstance(scores, np.ndarray):
+        if scores.ndim != 2 or scores.shape[1] != len(FER2013_ORDER) or scores.dtype.kind not in "biuf":
+            raise ValueError(f"a scores array must be (N, 7) probabilities in FER-2013 order, got {scores.dtype} "
+                             f"{scores.shape}")
+        if not np.isfinite(scores).all():
+            raise ValueError("scores must be finite numbers (no NaN or inf)")
         score_l: list[Mapping[str, float] | None] = [dict(zip(FER2013_ORDER, map(float, row))) for row in scores]
+    elif scores is None or isinstance(scores, (str, bytes, Mapping)):
+        raise TypeError(f"scores must be a sequence of mappings (or None) or an (N, 7) array, got "
+                        f"{type(scores).__name__}")
     else:
-        score_l = list(scores)
+        score_l = [_score_map(i, s) for i, s in enumerate(scores)]
     if len(true_l) != len(score_l):
         raise ValueError("true labels and scores differ in length")
     pred = [max(s, key=s.__getitem__) if s else None for s in score_l]
@@ -196,6 +285,27 @@ def classification_report(true: Sequence[str] | np.ndarray, scores: Sequence[Map
     }
 
 
+def _true_label(i: int, t: Any) -> str:
+    if isinstance(t, str):
+        if t not in EMOTIONS:
+            raise ValueError(f"true[{i}] must be a canonical emotion label ({', '.join(EMOTIONS)}) or a FER-2013 "
+                             f"class number, got {t!r} (normalize_label() maps other names)")
+        return t
+    return FER2013_ORDER[integer(f"true[{i}] (a FER-2013 class number)", t, 0, len(FER2013_ORDER) - 1)]
+
+
+def _score_map(i: int, s: Any) -> Mapping[str, float] | None:
+    if s is None:
+        return None
+    if not isinstance(s, Mapping):
+        raise TypeError(f"scores[{i}] must be a mapping label -> probability or None, got {type(s).__name__}")
+    for label, value in s.items():
+        if label not in EMOTIONS:
+            raise ValueError(f"scores[{i}]: unknown emotion label {label!r}; expected one of {', '.join(EMOTIONS)}")
+        number(f"scores[{i}][{label!r}]", value)
+    return s
+
+
 def _progress(total: int, desc: str, enabled: bool) -> Any:
     try:
         from tqdm import tqdm
@@ -220,7 +330,14 @@ def evaluate(backend: EmotionBackend, data: LabelledImages, *, cropped: bool = F
     ``cropped``: images are face crops (``classify_faces``); otherwise the full pipeline runs (detect,
     classify the largest face) and an image with no face (or that cannot be read) counts as wrong.
     Latency is wall time per image in milliseconds, one image per call.
+
+    Raises:
+        TypeError: ``backend`` is not an emotion backend or ``data`` not :class:`LabelledImages`.
     """
+    if not isinstance(backend, EmotionBackend):
+        raise TypeError(f"backend must be an EmotionBackend, got {type(backend).__name__}")
+    if not isinstance(data, LabelledImages):
+        raise TypeError(f"data must be LabelledImages (see load_labelled), got {type(data).__name__}")
     scores: list[Mapping[str, float] | None] = []
     times: list[float] = []
     errors: list[str] = []
@@ -252,7 +369,14 @@ def evaluate(backend: EmotionBackend, data: LabelledImages, *, cropped: bool = F
 
 
 def time_per_face(backend: EmotionBackend, n: int = 300, warmup: int = 20) -> tuple[float, float]:
-    """Median and p95 milliseconds of ``classify_faces`` on one 48x48 crop (classification only)."""
+    """Median and p95 milliseconds of ``classify_faces`` on one 48x48 crop (classification only).
+
+    ``n`` (>= 1) timed calls follow ``warmup`` (>= 0) untimed ones.
+    """
+    if not isinstance(backend, EmotionBackend):
+        raise TypeError(f"backend must be an EmotionBackend, got {type(backend).__name__}")
+    n = integer("n", n, 1)
+    warmup = integer("warmup", warmup, 0)
     face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
     for _ in range(warmup):
         backend.classify_faces([face])

@@ -56,9 +56,14 @@ def validate_frame(frame: Any, name: str = "frame") -> np.ndarray:
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
-    """HxW uint8 grey version of a validated frame (the frame itself if it is grey already)."""
+    """HxW uint8 grey version of a frame (the frame itself if it is grey already).
+
+    Raises:
+        InvalidFrameError: ``frame`` is not an accepted image (see :func:`validate_frame`).
+    """
     import cv2
 
+    frame = validate_frame(frame)
     if frame.ndim == 2:
         return frame
     code = cv2.COLOR_BGR2GRAY if frame.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
@@ -66,9 +71,14 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
 
 
 def to_bgr(frame: np.ndarray) -> np.ndarray:
-    """HxWx3 uint8 BGR version of a validated frame (the frame itself if it is BGR already)."""
+    """HxWx3 uint8 BGR version of a frame (the frame itself if it is BGR already).
+
+    Raises:
+        InvalidFrameError: ``frame`` is not an accepted image (see :func:`validate_frame`).
+    """
     import cv2
 
+    frame = validate_frame(frame)
     if frame.ndim == 2:
         return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
     if frame.shape[2] == 4:
@@ -80,15 +90,26 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an image file into an HxWx3 uint8 BGR frame.
 
     Raises:
-        ImageFileError: the file is missing, a directory, unreadable, or not a decodable image.
+        ImageFileError: ``path`` is not a path, or the file is missing, a directory, not a regular file (a
+            pipe or device), unreadable, or not a decodable image.
     """
     import cv2
 
-    p = Path(os.fspath(path))
-    if not p.exists():
+    if not isinstance(path, (str, os.PathLike)):
+        raise ImageFileError(f"path must be an image file path (str or path-like), got {path!r}")
+    try:
+        p = Path(os.fspath(path))
+        missing, folder = not p.exists(), p.is_dir()
+    except (OSError, TypeError, ValueError) as e:  # a NUL character, a bytes path-like, a name too long
+        raise ImageFileError(f"path is not a usable file path: {path!r} ({e})") from None
+    if "\x00" in str(p):
+        raise ImageFileError(f"path must not contain a NUL character: {str(p)!r}")
+    if missing:
         raise ImageFileError(f"image file not found: {p}")
-    if p.is_dir():
+    if folder:
         raise ImageFileError(f"expected an image file, got a directory: {p}")
+    if not p.is_file():  # a pipe or device would block or never end
+        raise ImageFileError(f"not a regular file (a pipe or device?): {p}")
     try:
         data = np.fromfile(p, dtype=np.uint8)
     except OSError as e:

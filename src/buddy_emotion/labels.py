@@ -6,6 +6,7 @@ FER-2013 uses seven integer classes in its own order (:data:`FER2013_ORDER`) and
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 __all__ = ["EMOTIONS", "FER2013_ORDER", "SADNESS", "normalize_label", "parse_label_values"]
@@ -52,28 +53,33 @@ def normalize_label(name: str) -> str:
     Raises:
         ValueError: the name is not an emotion label this library knows.
     """
-    key = str(name).strip().lower()
+    if not isinstance(name, str):
+        raise ValueError(f"emotion label must be a str, got {name!r}")
     try:
-        return _ALIASES[key]
+        return _ALIASES[name.strip().lower()]
     except KeyError:
         raise ValueError(f"unknown emotion label {name!r}; expected one of {', '.join(EMOTIONS)}") from None
 
 
 def parse_label_values(text: str) -> dict[str, float]:
-    """Parse ``"sadness=0.1,fear=-0.2"`` (or ``"none"``: an empty mapping) into canonical label -> number.
+    """Parse ``"sadness=0.1,fear=-0.2"`` (or ``"none"``: an empty mapping) into canonical label -> finite number.
 
     Raises:
-        ValueError: not of that form, or a label this library does not know.
+        ValueError: ``text`` is not a str of that form, a number is not finite, or a label is unknown.
     """
-    if str(text).strip().lower() == "none":
+    if not isinstance(text, str):
+        raise ValueError(f"label values must be a str like 'sadness=0.1,fear=-0.2' or 'none', got {text!r}")
+    if text.strip().lower() == "none":
         return {}
     out: dict[str, float] = {}
-    for part in str(text).split(","):
+    for part in text.split(","):
         label, sep, value = part.partition("=")
         try:
-            number = float(value)
+            number: float | None = float(value)
         except ValueError:
             number = None
+        if number is not None and not math.isfinite(number):
+            raise ValueError(f"the value of {label.strip()!r} must be a finite number, got {value.strip()!r}")
         if not sep or number is None:
             raise ValueError(f"expected none or LABEL=NUMBER[,LABEL=NUMBER...], got {text!r}")
         out[normalize_label(label)] = number

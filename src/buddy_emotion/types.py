@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from buddy_emotion._check import integer, is_real, number
 from buddy_emotion.labels import EMOTIONS, SADNESS
 
 __all__ = ["FaceBox", "FaceEmotion", "SadnessReading", "NoReadingReason"]
@@ -16,7 +17,11 @@ __all__ = ["FaceBox", "FaceEmotion", "SadnessReading", "NoReadingReason"]
 
 @dataclass(frozen=True, order=True)
 class FaceBox:
-    """An axis-aligned face box in pixels of the input frame: top-left corner ``(x, y)``, ``width``, ``height``."""
+    """An axis-aligned face box in pixels of the input frame: top-left corner ``(x, y)``, ``width``, ``height``.
+
+    Other finite real numbers are truncated to ints (as ``int()`` does); None, str, bool, NaN and inf raise
+    ValueError, as does a size that is not positive.
+    """
 
     x: int
     y: int
@@ -27,7 +32,9 @@ class FaceBox:
         for name in ("x", "y", "width", "height"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
-                object.__setattr__(self, name, int(value))
+                if not is_real(value) or not math.isfinite(value):
+                    raise ValueError(f"FaceBox {name} must be a finite number of pixels, got {value!r}")
+                object.__setattr__(self, name, int(value))  # float coordinates are truncated, as int() does
         if self.width <= 0 or self.height <= 0:
             raise ValueError(f"a face box needs a positive size, got {self.width}x{self.height}")
 
@@ -77,11 +84,13 @@ class FaceBox:
 
 
 def _freeze_scores(scores: Mapping[str, float]) -> Mapping[str, float]:
+    if not isinstance(scores, Mapping):
+        raise TypeError(f"scores must be a mapping of emotion label -> probability, got {type(scores).__name__}")
     out: dict[str, float] = {}
     for label, value in scores.items():
         if label not in EMOTIONS:
             raise ValueError(f"unknown emotion label {label!r}; expected one of {', '.join(EMOTIONS)}")
-        v = float(value)
+        v = float(value) if is_real(value) else math.nan
         if not math.isfinite(v) or v < -1e-6 or v > 1 + 1e-6:
             raise ValueError(f"score of {label!r} must be a probability in 0..1, got {value!r}")
         out[label] = min(max(v, 0.0), 1.0)
@@ -101,7 +110,13 @@ class FaceEmotion:
     backend: str = ""
 
     def __post_init__(self) -> None:
+        if self.box is not None and not isinstance(self.box, FaceBox):
+            raise TypeError(f"box must be a FaceBox or None, got {type(self.box).__name__}")
         object.__setattr__(self, "scores", _freeze_scores(self.scores))
+        if not self.scores:
+            raise ValueError("scores must hold at least one emotion label")
+        if not isinstance(self.backend, str):
+            raise TypeError(f"backend must be a str (the backend's name), got {type(self.backend).__name__}")
 
     @property
     def dominant(self) -> str:
@@ -164,6 +179,15 @@ class SadnessReading:
     faces: tuple[FaceEmotion, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.sadness is not None:
+            number("sadness", self.sadness, 0.0, 1.0)
+        number("timestamp", self.timestamp)
+        number("threshold", self.threshold, 0.0, 1.0)
+        integer("face_count", self.face_count, 0)
+        if self.box is not None and not isinstance(self.box, FaceBox):
+            raise TypeError(f"box must be a FaceBox or None, got {type(self.box).__name__}")
+        if self.reason is not None and not isinstance(self.reason, NoReadingReason):
+            raise TypeError(f"reason must be a NoReadingReason or None, got {self.reason!r}")
         if self.scores is not None:
             object.__setattr__(self, "scores", _freeze_scores(self.scores))
         if self.sadness is None and self.reason is None:

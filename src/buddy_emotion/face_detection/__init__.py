@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from buddy_emotion._check import integer, number
+from buddy_emotion.frames import validate_frame
 from buddy_emotion.types import FaceBox
 
 if TYPE_CHECKING:
@@ -31,12 +33,14 @@ if TYPE_CHECKING:
     from buddy_emotion.face_detection.haar import HaarFaceDetector
 
 __all__ = ["FaceDetector", "BlazeFaceDetector", "HaarFaceDetector", "default_face_detector", "crop_face",
-           "fer_crop_of", "downscaled", "FER_CROP_SCALE", "FER_CROP_SHIFT"]
+           "fer_crop_of", "downscaled", "FER_CROP_SCALE", "FER_CROP_SHIFT", "MAX_CROP_RATIO"]
 
 FER_CROP_SCALE = 1.0
 """Crop side relative to the box side for a detector that declares no ``fer_crop`` (Haar's measured value)."""
 FER_CROP_SHIFT = 0.0
 """Downward shift of the crop centre, as a fraction of the box side, likewise."""
+MAX_CROP_RATIO = 8
+""":func:`crop_face` refuses a crop side larger than this many times the frame's longer side."""
 
 
 @runtime_checkable
@@ -55,8 +59,9 @@ def fer_crop_of(detector: object) -> tuple[float, float]:
     crop = getattr(detector, "fer_crop", None)
     if crop is None:
         return FER_CROP_SCALE, FER_CROP_SHIFT
-    scale, shift = crop
-    return float(scale), float(shift)
+    if not isinstance(crop, (tuple, list)) or len(crop) != 2:
+        raise ValueError(f"fer_crop of {type(detector).__name__} must be a pair (scale, shift), got {crop!r}")
+    return number("fer_crop scale", crop[0], 0.0, open_lo=True), number("fer_crop shift", crop[1])
 
 
 def default_face_detector(*, track: bool = False) -> FaceDetector:
@@ -82,14 +87,21 @@ def downscaled(gray: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     """``gray`` shrunk (area interpolation) to at most ``width`` pixels wide, and the scale used.
 
     Divide coordinates found on the copy by the scale to get frame pixels. No copy when it fits.
+
+    Raises:
+        InvalidFrameError: ``gray`` is not an accepted frame.
+        ValueError: ``width`` is not a whole number >= 1.
     """
     import cv2
 
+    gray = validate_frame(gray, name="gray")
+    width = integer("width", width, 1)
     h, w = gray.shape[:2]
     scale = min(1.0, width / float(w))
     if scale == 1.0:
         return gray, 1.0
-    return cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA), scale
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
 
 
 def crop_face(gray: np.ndarray, box: FaceBox, size: int = 48, scale: float = FER_CROP_SCALE,
@@ -98,21 +110,36 @@ def crop_face(gray: np.ndarray, box: FaceBox, size: int = 48, scale: float = FER
 
     ``gray`` is the frame the box was found in: usually grey (H, W); a colour (H, W, 3) frame gives a colour
     crop, for models that take colour.
+
+    Raises:
+        InvalidFrameError: ``gray`` is not an accepted frame.
+        TypeError: ``box`` is not a :class:`FaceBox`.
+        ValueError: ``size`` < 1, ``scale`` <= 0, a non-finite ``scale`` or ``shift``, or a crop that lies
+            outside the frame or is more than :data:`MAX_CROP_RATIO` times the frame's longer side.
     """
     import cv2
 
+    gray = validate_frame(gray, name="gray")
+    if not isinstance(box, FaceBox):
+        raise TypeError(f"box must be a FaceBox, got {type(box).__name__}")
+    size = integer("size", size, 1)
+    scale = number("scale", scale, 0.0, open_lo=True)
+    shift = number("shift", shift)
     side = max(box.width, box.height) * scale
     cx, cy = box.center
     cy += shift * max(box.width, box.height)
     x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
     s = max(1, int(round(side)))
     h, w = gray.shape[:2]
-    pad = max(0, -x0, -y0, x0 + s - w, y0 + s - h)
-    src = gray
-    if pad:
-        src = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        x0 += pad
-        y0 += pad
-    crop = src[y0:y0 + s, x0:x0 + s]
+    if s > MAX_CROP_RATIO * max(h, w):
+        raise ValueError(f"the crop of box {box} at scale {scale:g} is {s} px, more than {MAX_CROP_RATIO} times the "
+                         f"{w}x{h} frame")
+    if x0 >= w or y0 >= h or x0 + s <= 0 or y0 + s <= 0:
+        raise ValueError(f"box {box} (crop at x={x0}, y={y0}, side {s}) lies outside the {w}x{h} frame")
+    # only the part inside the frame, padded by edge replication where the crop leaves the frame
+    crop = gray[max(y0, 0):min(y0 + s, h), max(x0, 0):min(x0 + s, w)]
+    top, left, bottom, right = max(0, -y0), max(0, -x0), max(0, y0 + s - h), max(0, x0 + s - w)
+    if top or left or bottom or right:
+        crop = cv2.copyMakeBorder(crop, top, bottom, left, right, cv2.BORDER_REPLICATE)
     interp = cv2.INTER_AREA if s > size else cv2.INTER_LINEAR
     return cv2.resize(crop, (size, size), interpolation=interp)

@@ -22,11 +22,13 @@ non-maximum suppression (IoU 0.3, as MediaPipe does).
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from buddy_emotion._check import integer, number
 from buddy_emotion._runtime import quiet_stderr
 from buddy_emotion.errors import BackendUnavailableError, ModelFileError
 from buddy_emotion.frames import validate_frame
@@ -172,27 +174,25 @@ class BlazeFaceDetector:
     def __init__(self, input_size: tuple[int, int] = (256, 192), min_score: float = 0.5, min_face: int = 20,
                  num_threads: int = 1, model_path: str | Path | None = None, *, track: bool = False,
                  roi_scale: float = 2.5, refresh_every: int = 5) -> None:
-        width, height = (int(v) for v in input_size)
-        if width < 64 or height < 64 or width % 32 or height % 32:
+        if not isinstance(input_size, (tuple, list)) or len(input_size) != 2:
+            raise ValueError(f"input_size must be a pair (width, height), got {input_size!r}")
+        width, height = (integer("input_size", v, 64) for v in input_size)
+        if width % 32 or height % 32:
             raise ValueError(f"input_size must be multiples of 32 of at least 64, got {input_size!r}")
-        if not 0.0 < float(min_score) < 1.0:
+        self.min_score = number("min_score", min_score, 0.0, 1.0, open_lo=True)
+        if self.min_score == 1.0:
             raise ValueError(f"min_score must be within (0, 1), got {min_score!r}")
-        if int(min_face) < 1:
-            raise ValueError("min_face must be a positive number of pixels")
-        if not 1.5 <= float(roi_scale) <= 6.0:
-            raise ValueError(f"roi_scale must be within 1.5..6, got {roi_scale!r}")
-        if int(refresh_every) < 1:
-            raise ValueError(f"refresh_every must be a positive number of calls, got {refresh_every!r}")
         self.input_size = (width, height)
-        self.min_score = float(min_score)
-        self.min_face = int(min_face)
+        self.min_face = integer("min_face", min_face, 1)
         self.track = bool(track)
-        self.roi_scale = float(roi_scale)
-        self.refresh_every = int(refresh_every)
+        self.roi_scale = number("roi_scale", roi_scale, 1.5, 6.0)
+        self.refresh_every = integer("refresh_every", refresh_every, 1)
+        if model_path is not None and not isinstance(model_path, (str, os.PathLike)):
+            raise TypeError(f"model_path must be a file path or None, got {model_path!r}")
         self._path = MODEL_FILE if model_path is None else Path(model_path)
         if not self._path.is_file():
             raise ModelFileError(f"BlazeFace model not found: {self._path}")
-        self._threads = int(num_threads)
+        self._threads = integer("num_threads", num_threads, 0, 256)
         self._net = _Net(self._path, self.input_size, self._threads, self.min_score)
         self._roi_net = _Net(self._path, self.ROI_INPUT, self._threads, self.min_score) if self.track else None
         self._state = threading.Lock()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from buddy_emotion._check import integer, number
 from buddy_emotion.errors import BackendUnavailableError
 from buddy_emotion.face_detection import downscaled
 from buddy_emotion.frames import to_gray, validate_frame
@@ -42,7 +43,7 @@ class HaarFaceDetector:
     Args:
         detect_width: frames wider than this (pixels) are downscaled to it before detection.
         min_face: smallest face side to report, in pixels of the original frame.
-        scale_factor, min_neighbors: the cascade's own parameters.
+        scale_factor, min_neighbors: the cascade's own parameters (``scale_factor`` > 1, ``min_neighbors`` >= 0).
         cascade: file name inside ``cv2.data.haarcascades``.
         equalize: equalise the histogram first (off: slower and fewer faces found on our benchmark).
     """
@@ -55,14 +56,12 @@ class HaarFaceDetector:
                  equalize: bool = False) -> None:
         import cv2
 
-        if detect_width < 64:
-            raise ValueError("detect_width must be at least 64 pixels")
-        if min_face < 1:
-            raise ValueError("min_face must be a positive number of pixels")
-        self.detect_width = int(detect_width)
-        self.min_face = int(min_face)
-        self.scale_factor = float(scale_factor)
-        self.min_neighbors = int(min_neighbors)
+        self.detect_width = integer("detect_width", detect_width, 64)
+        self.min_face = integer("min_face", min_face, 1)
+        self.scale_factor = number("scale_factor", scale_factor, 1.0, open_lo=True)
+        self.min_neighbors = integer("min_neighbors", min_neighbors, 0)
+        if not isinstance(cascade, str):
+            raise TypeError(f"cascade must be a file name (str) inside cv2.data.haarcascades, got {cascade!r}")
         self.equalize = bool(equalize)
         self._cascade = cv2.CascadeClassifier(str(_cascade_path(cascade)))
         if self._cascade.empty():
