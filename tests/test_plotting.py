@@ -129,3 +129,29 @@ def test_plotting_does_not_touch_pyplot_or_the_global_backend(tmp_path: Path) ->
     plot_timeline([TimelinePoint(0.0, 0.2, None, None, 0.5, 0.4, MonitorState.CALM)], tmp_path / "x.png")
     if before is not None:
         assert matplotlib.get_backend() == before
+
+
+@pytest.mark.parametrize(("args", "kw", "says"), [
+    ((None,), {}, "timeline must be"),
+    (([1, 2, 3],), {}, "timeline point 0 must have a timestamp"),
+    (([{"timestamp": float("nan"), "sadness": 0.2}],), {}, "timeline point 0 timestamp must be a finite"),
+    (([{"timestamp": None, "sadness": 0.2}],), {}, "timeline point 0 timestamp must be a number"),
+    (([{"timestamp": 1.0, "sadness": 5.0}],), {}, "timeline point 0 sadness must be within 0..1"),
+    (([{"timestamp": 1.0, "sadness": "x"}],), {}, "sadness must be a number"),
+    (([],), {"events": None}, "events must be"),
+    (([],), {"events": [{"timestamp": None}]}, "event 0 timestamp"),
+    (([],), {"threshold": float("nan")}, "threshold must be a finite"),
+    (([],), {"threshold": "x"}, "threshold must be a number"),
+])
+def test_bad_timelines_are_refused_before_drawing(tmp_path: Path, args: tuple, kw: dict, says: str) -> None:
+    out = tmp_path / "plot.png"
+    with pytest.raises((TypeError, ValueError), match=says):
+        plot_timeline(*args, out, **kw)
+    assert not out.exists()
+
+
+def test_bad_path_or_readings_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="path must be a file path"):
+        plot_timeline([], None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="readings must be a sequence"):
+        plot_readings(None, tmp_path / "r.png")  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from buddy_emotion import _check
 from buddy_emotion.errors import ImageFileError, MissingDependencyError
 
 __all__ = ["plot_timeline", "plot_readings"]
@@ -55,6 +56,38 @@ def _reason_value(reason: Any) -> str | None:
     return str(getattr(reason, "value", reason))
 
 
+def _level(name: str, value: Any) -> float | None:
+    """None, or a number within 0..1 (a sadness or a level), else ValueError naming it."""
+    return None if value is None else _check.number(name, value, 0.0, 1.0)
+
+
+def _checked_points(timeline: Any) -> list[Any]:
+    if timeline is None or isinstance(timeline, (str, bytes)):
+        raise TypeError(f"timeline must be a Timeline or a sequence of points, got {timeline!r}")
+    try:
+        points = list(timeline.snapshot() if hasattr(timeline, "snapshot") else timeline)
+    except TypeError:
+        raise TypeError(f"timeline must be a Timeline or a sequence of points, got {type(timeline).__name__}") from None
+    for i, p in enumerate(points):
+        if not isinstance(p, dict) and not hasattr(p, "timestamp"):
+            raise TypeError(f"timeline point {i} must have a timestamp (a TimelinePoint, reading or dict), got {p!r}")
+        _check.number(f"timeline point {i} timestamp", _get(p, "timestamp"), unit="seconds")
+        for name in ("sadness", "smoothed", "enter_level", "exit_level"):
+            _level(f"timeline point {i} {name}", _get(p, name))
+    return points
+
+
+def _checked_events(events: Any) -> list[Any]:
+    if events is None or isinstance(events, (str, bytes)):
+        raise TypeError(f"events must be a sequence of events, got {events!r}")
+    evs = list(events)
+    for i, e in enumerate(evs):
+        _check.number(f"event {i} timestamp", _get(e, "timestamp"), unit="seconds")
+        if _get(e, "started_at") is not None:
+            _check.number(f"event {i} started_at", _get(e, "started_at"), unit="seconds")
+    return evs
+
+
 def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     out = Path(os.fspath(path))
     try:
@@ -85,9 +118,14 @@ def plot_timeline(timeline: Iterable[Any], path: str | os.PathLike[str], events:
     Raises:
         MissingDependencyError: matplotlib is not installed (``pip install 'buddy-emotion[plot]'``).
         ImageFileError: the file could not be written.
+        TypeError, ValueError: ``timeline``, ``events``, ``path`` or ``threshold`` are not what is described
+            here (timestamps finite numbers of seconds, sadness and levels None or within 0..1).
     """
-    points = list(timeline.snapshot() if hasattr(timeline, "snapshot") else timeline)
-    evs = list(events)
+    points = _checked_points(timeline)
+    evs = _checked_events(events)
+    threshold = _level("threshold", threshold)
+    if path is None or isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path, got {path!r}")
     fig, ax = _figure(11.0, 4.2)
     nan = math.nan
     ts = [float(_get(p, "timestamp", 0.0)) for p in points]
@@ -172,6 +210,8 @@ def plot_readings(readings: Sequence[Any], path: str | os.PathLike[str], *, titl
     Readings without a sadness value are shown as gated samples with their reason; ``threshold`` defaults
     to the readings' own threshold.
     """
+    if readings is None or isinstance(readings, (str, bytes)) or not isinstance(readings, Sequence):
+        raise TypeError(f"readings must be a sequence of SadnessReading, got {readings!r}")
     if threshold is None and readings:
         threshold = _get(readings[0], "threshold")
     return plot_timeline(readings, path, events, title=title, threshold=threshold)
