@@ -67,3 +67,36 @@ def test_existing_file(tmp_path) -> None:
         os.mkfifo(fifo)
         with pytest.raises(ValueError, match="not a regular file"):  # opening it would block
             existing_file("path", fifo)
+
+
+def test_bad_arguments_raise_the_librarys_own_errors(tmp_path) -> None:
+    # the README's promise: except BuddyEmotionError catches bad arguments too (they stay Value/TypeErrors)
+    from buddy_emotion import BuddyEmotionError, Detector, SadnessMonitor
+    from buddy_emotion.cameras import open_camera
+    from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
+    from buddy_emotion.monitor import MonitorOptions
+
+    frame = np.zeros((48, 48, 3), np.uint8)
+    cases = [
+        (lambda: Detector(threshold=2), InvalidArgumentError),
+        (lambda: Detector(tta="bogus"), InvalidArgumentError),
+        (lambda: Detector(foo=1), ArgumentTypeError),
+        (lambda: open_camera("webcam", fps=5), ArgumentTypeError),
+        (lambda: Detector().detect_sadness(frame, timestamp="x"), ArgumentTypeError),
+        (lambda: MonitorOptions(enter_threshold=float("nan")), InvalidArgumentError),
+        (lambda: SadnessMonitor(Detector(), on_sad="nope"), ArgumentTypeError),  # type: ignore[arg-type]
+    ]
+    for call, kind in cases:
+        with pytest.raises(kind) as info:
+            call()
+        assert isinstance(info.value, BuddyEmotionError)
+    assert issubclass(ArgumentTypeError, TypeError) and issubclass(InvalidArgumentError, ValueError)
+
+
+def test_unknown_options_are_named_with_the_ones_taken() -> None:
+    from buddy_emotion import backends
+    from buddy_emotion.errors import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match="backend 'default'.*'foo'.*it takes: model_path") as info:
+        backends.create("default", foo=1)
+    assert "_" not in str(info.value).split("it takes:")[1].replace("model_path", "").split(",")[0]

@@ -898,7 +898,7 @@ def test_backwards_clock_keeps_the_remaining_cooldown() -> None:
 @pytest.mark.parametrize("timeout", [NAN, "x", -1.0, True])
 def test_wait_timeouts_are_checked(timeout: Any) -> None:
     m = SadnessMonitor(ScriptedDetector())
-    assert finishes_within(lambda: m.events(timeout=timeout)).__class__ is ValueError
+    assert isinstance(finishes_within(lambda: m.events(timeout=timeout)), ValueError)
     with pytest.raises(ValueError, match="timeout"):
         m.wait(timeout)
     with pytest.raises(ValueError, match="timeout"):

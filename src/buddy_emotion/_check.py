@@ -1,19 +1,24 @@
 """Argument checks shared by the library's public functions (internal).
 
 Numbers: any real number type is accepted (``int``, ``float``, numpy scalars such as ``np.float32``), never
-``bool``, ``str`` or NaN; infinities only where a range allows them. Every failure is a ``ValueError`` (or
-the ``error`` class given) whose message names the argument and what it must be.
+``bool``, ``str`` or NaN; infinities only where a range allows them. Every failure is an
+:class:`~buddy_emotion.errors.InvalidArgumentError` (a ``ValueError``; :class:`ArgumentTypeError`, also a
+``TypeError``, for a wrong type), or the ``error`` class given, whose message names the argument and what it
+must be.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["is_real", "number", "integer", "optional_number", "timeout", "existing_file"]
+from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
+
+__all__ = ["options_for", "is_real", "number", "integer", "optional_number", "timeout", "existing_file"]
 
 
 def is_real(value: Any) -> bool:
@@ -21,12 +26,17 @@ def is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _type_error(error: type[Exception]) -> type[Exception]:
+    """The class for a wrong *type*: :class:`ArgumentTypeError` when the caller kept the default error."""
+    return ArgumentTypeError if error is InvalidArgumentError else error
+
+
 def number(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *, finite: bool = True,
-           open_lo: bool = False, unit: str = "", error: type[Exception] = ValueError) -> float:
+           open_lo: bool = False, unit: str = "", error: type[Exception] = InvalidArgumentError) -> float:
     """``value`` as a float within ``lo..hi`` (``lo`` excluded with ``open_lo``); else ``error`` naming ``name``."""
     what = f"a number{f' of {unit}' if unit else ''}"
     if not is_real(value):
-        raise error(f"{name} must be {what}, got {value!r}")
+        raise _type_error(error)(f"{name} must be {what}, got {value!r}")
     v = float(value)
     if math.isnan(v) or (finite and math.isinf(v)):
         raise error(f"{name} must be a finite number, got {value!r}")
@@ -43,9 +53,11 @@ def number(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *
 
 
 def integer(name: str, value: Any, lo: int | None = None, hi: int | None = None, *,
-            error: type[Exception] = ValueError) -> int:
+            error: type[Exception] = InvalidArgumentError) -> int:
     """``value`` as an int within ``lo..hi``; whole floats (``2.0``) pass, ``2.5``, ``bool`` and ``str`` do not."""
-    if not is_real(value) or not math.isfinite(float(value)) or float(value) != int(value):
+    if not is_real(value):
+        raise _type_error(error)(f"{name} must be a whole number, got {value!r}")
+    if not math.isfinite(float(value)) or float(value) != int(value):
         raise error(f"{name} must be a whole number, got {value!r}")
     v = int(value)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
@@ -72,10 +84,10 @@ def timeout(name: str, value: Any) -> float | None:
     return None if math.isinf(v) else v
 
 
-def existing_file(name: str, path: Any, error: type[Exception] = ValueError) -> Path:
+def existing_file(name: str, path: Any, error: type[Exception] = InvalidArgumentError) -> Path:
     """``path`` (str or path-like) as a :class:`Path` to an existing regular file (not a folder, pipe or device)."""
     if path is None or isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
-        raise error(f"{name} must be a file path, got {path!r}")
+        raise _type_error(error)(f"{name} must be a file path, got {path!r}")
     p = Path(os.fspath(path))
     if "\x00" in str(p):
         raise error(f"{name} must not contain a NUL character: {str(p)!r}")
@@ -88,3 +100,17 @@ def existing_file(name: str, path: Any, error: type[Exception] = ValueError) -> 
     if not regular:
         raise error(f"{name}: not a regular file: {p}")
     return p
+
+
+def options_for(what: str, cls: type, *args: Any, **options: Any) -> None:
+    """Check that ``cls(*args, **options)`` names only parameters ``cls`` takes, before building it.
+
+    Raises:
+        ArgumentTypeError: an unknown option (the message lists the ones ``cls`` takes) or a missing one.
+    """
+    sig = inspect.signature(cls)
+    try:
+        sig.bind(*args, **options)
+    except TypeError as e:
+        known = ", ".join(p for p in sig.parameters if not p.startswith("_") and p not in ("args", "kwargs"))
+        raise ArgumentTypeError(f"{what}: {e}; it takes: {known}") from None

@@ -11,7 +11,7 @@ import numpy as np
 from buddy_emotion import backends as _backends
 from buddy_emotion._check import integer, number
 from buddy_emotion.backends.base import EmotionBackend
-from buddy_emotion.errors import BackendError
+from buddy_emotion.errors import ArgumentTypeError, BackendError, InvalidArgumentError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.labels import SADNESS
 from buddy_emotion.types import FaceEmotion, NoReadingReason, SadnessReading
@@ -42,12 +42,13 @@ class Detector:
         self.min_face = integer("min_face", min_face, 1)
         if isinstance(backend, EmotionBackend):
             if backend_options:
-                raise TypeError("backend options only apply when the backend is given by name")
+                raise ArgumentTypeError("backend options only apply when the backend is given by name")
             self.backend, self._owns_backend = backend, False
         else:
             self.backend, self._owns_backend = _backends.create(backend, **backend_options), True
         if SADNESS not in self.backend.labels:
-            raise ValueError(f"backend {self.backend.name!r} cannot tell sadness (labels: {self.backend.labels})")
+            raise InvalidArgumentError(f"backend {self.backend.name!r} cannot tell sadness (labels: "
+                                       f"{self.backend.labels})")
         self._lock = threading.Lock()
 
     @property

@@ -1,6 +1,8 @@
 """The library's own exceptions. Every public function raises only these for bad input or failures.
 
-All derive from :class:`BuddyEmotionError`, so ``except BuddyEmotionError`` catches them all.
+All derive from :class:`BuddyEmotionError`, so ``except BuddyEmotionError`` catches them all. Bad arguments
+raise :class:`InvalidArgumentError` (also a ``ValueError``) or :class:`ArgumentTypeError` (also a
+``TypeError``), so code that catches the built-in classes keeps working.
 Messages are one line, say what was wrong and, where there is one, what to do about it.
 """
 
@@ -8,6 +10,8 @@ from __future__ import annotations
 
 __all__ = [
     "BuddyEmotionError",
+    "InvalidArgumentError",
+    "ArgumentTypeError",
     "InvalidFrameError",
     "ImageFileError",
     "CameraError",
@@ -26,6 +30,14 @@ __all__ = [
 
 class BuddyEmotionError(Exception):
     """Base class of every error this library raises on purpose."""
+
+
+class InvalidArgumentError(BuddyEmotionError, ValueError):
+    """An argument has a value this library refuses: NaN, out of range, an unknown name (also a ValueError)."""
+
+
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument has the wrong type, e.g. a str where a number is expected (also a TypeError)."""
 
 
 class InvalidFrameError(BuddyEmotionError, ValueError):

@@ -22,7 +22,7 @@ import numpy as np
 
 from buddy_emotion._check import integer, number
 from buddy_emotion.backends.base import EmotionBackend
-from buddy_emotion.errors import BuddyEmotionError, ImageFileError
+from buddy_emotion.errors import ArgumentTypeError, BuddyEmotionError, ImageFileError, InvalidArgumentError
 from buddy_emotion.frames import load_image
 from buddy_emotion.labels import EMOTIONS, FER2013_ORDER, SADNESS, normalize_label
 
@@ -66,7 +66,7 @@ def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit:
     if not isinstance(data, (str, os.PathLike)):
         raise ImageFileError(f"data must be the path of an .npz file or a folder, got {data!r}")
     if split is not None and not isinstance(split, str):
-        raise ValueError(f"split must be a str or None, got {split!r}")
+        raise InvalidArgumentError(f"split must be a str or None, got {split!r}")
     if limit is not None:
         limit = integer("limit", limit, 1)
     p = Path(os.fspath(data))
@@ -142,15 +142,15 @@ def _load_folder(p: Path, split: str | None, limit: int | None) -> LabelledImage
 def _vector(name: str, values: Any, kinds: str) -> np.ndarray:
     """``values`` as a 1-D numeric array whose dtype kind is one of ``kinds``; else a ValueError naming ``name``."""
     if values is None or isinstance(values, (str, bytes, Mapping)):
-        raise TypeError(f"{name} must be a sequence or 1-D array of numbers, got {type(values).__name__}")
+        raise ArgumentTypeError(f"{name} must be a sequence or 1-D array of numbers, got {type(values).__name__}")
     try:
         a = np.asarray(values)
     except (TypeError, ValueError) as e:  # ragged
-        raise ValueError(f"{name} must be a sequence or 1-D array of numbers: {e}") from None
+        raise InvalidArgumentError(f"{name} must be a sequence or 1-D array of numbers: {e}") from None
     if a.ndim != 1 or (a.size and a.dtype.kind not in kinds):
-        raise ValueError(f"{name} must be a 1-D sequence of numbers, got {a.dtype} {a.shape}")
+        raise InvalidArgumentError(f"{name} must be a 1-D sequence of numbers, got {a.dtype} {a.shape}")
     if a.dtype.kind == "f" and not np.isfinite(a).all():
-        raise ValueError(f"{name} must hold finite numbers (no NaN or inf)")
+        raise InvalidArgumentError(f"{name} must hold finite numbers (no NaN or inf)")
     return a
 
 
@@ -164,10 +164,10 @@ def auroc(scores: Sequence[float] | np.ndarray, positive: Sequence[bool] | np.nd
     s = _vector("scores", scores, "biuf").astype(np.float64)
     y = _vector("positive", positive, "biuf")
     if not np.isin(y, (0, 1)).all():
-        raise ValueError("positive must hold booleans (or 0/1)")
+        raise InvalidArgumentError("positive must hold booleans (or 0/1)")
     y = y.astype(bool)
     if len(s) != len(y):
-        raise ValueError(f"scores and positive differ in length ({len(s)} and {len(y)})")
+        raise InvalidArgumentError(f"scores and positive differ in length ({len(s)} and {len(y)})")
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     if n_pos == 0 or n_neg == 0:
         return None
@@ -197,16 +197,16 @@ def sad_bias_figures(probs: np.ndarray, true: np.ndarray, bias: float) -> dict[s
     """
     bias = number("bias", bias)
     if probs is None or isinstance(probs, (str, bytes)):
-        raise TypeError(f"probs must be an (N, 7) array of probabilities, got {type(probs).__name__}")
+        raise ArgumentTypeError(f"probs must be an (N, 7) array of probabilities, got {type(probs).__name__}")
     try:
         p = np.asarray(probs, dtype=np.float64)
     except (TypeError, ValueError) as e:
-        raise ValueError(f"probs must be an (N, 7) array of probabilities: {e}") from None
+        raise InvalidArgumentError(f"probs must be an (N, 7) array of probabilities: {e}") from None
     if p.ndim != 2 or p.shape[1] != len(FER2013_ORDER) or not np.isfinite(p).all():
-        raise ValueError(f"probs must be an (N, 7) array of finite probabilities, got shape {p.shape}")
+        raise InvalidArgumentError(f"probs must be an (N, 7) array of finite probabilities, got shape {p.shape}")
     true = _vector("true", true, "iuf")
     if len(true) != len(p) or (len(true) and ((true < 0) | (true > 6) | (true != np.round(true))).any()):
-        raise ValueError(f"true must be {len(p)} FER-2013 class numbers 0..6 (one per row of probs)")
+        raise InvalidArgumentError(f"true must be {len(p)} FER-2013 class numbers 0..6 (one per row of probs)")
     sad = FER2013_ORDER.index(SADNESS)
     logp = np.log(np.clip(p, 1e-12, 1.0))
     logp[:, sad] += bias
@@ -231,22 +231,23 @@ def classification_report(true: Sequence[str] | np.ndarray, scores: Sequence[Map
             of the wrong shape, or lengths that differ.
     """
     if true is None or isinstance(true, (str, bytes, Mapping)):
-        raise TypeError(f"true must be a sequence of labels or FER-2013 class numbers, got {type(true).__name__}")
+        raise ArgumentTypeError("true must be a sequence of labels or FER-2013 class numbers, got "
+                                f"{type(true).__name__}")
     true_l = [_true_label(i, t) for i, t in enumerate(true)]
     if isinstance(scores, np.ndarray):
         if scores.ndim != 2 or scores.shape[1] != len(FER2013_ORDER) or scores.dtype.kind not in "biuf":
-            raise ValueError(f"a scores array must be (N, 7) probabilities in FER-2013 order, got {scores.dtype} "
-                             f"{scores.shape}")
+            raise InvalidArgumentError("a scores array must be (N, 7) probabilities in FER-2013 order, got "
+                                       f"{scores.dtype} {scores.shape}")
         if not np.isfinite(scores).all():
-            raise ValueError("scores must be finite numbers (no NaN or inf)")
+            raise InvalidArgumentError("scores must be finite numbers (no NaN or inf)")
         score_l: list[Mapping[str, float] | None] = [dict(zip(FER2013_ORDER, map(float, row))) for row in scores]
     elif scores is None or isinstance(scores, (str, bytes, Mapping)):
-        raise TypeError(f"scores must be a sequence of mappings (or None) or an (N, 7) array, got "
-                        f"{type(scores).__name__}")
+        raise ArgumentTypeError(f"scores must be a sequence of mappings (or None) or an (N, 7) array, got "
+                                f"{type(scores).__name__}")
     else:
         score_l = [_score_map(i, s) for i, s in enumerate(scores)]
     if len(true_l) != len(score_l):
-        raise ValueError("true labels and scores differ in length")
+        raise InvalidArgumentError("true labels and scores differ in length")
     pred = [max(s, key=s.__getitem__) if s else None for s in score_l]
     order = list(FER2013_ORDER)
     if "contempt" in true_l or "contempt" in pred:
@@ -288,8 +289,8 @@ def classification_report(true: Sequence[str] | np.ndarray, scores: Sequence[Map
 def _true_label(i: int, t: Any) -> str:
     if isinstance(t, str):
         if t not in EMOTIONS:
-            raise ValueError(f"true[{i}] must be a canonical emotion label ({', '.join(EMOTIONS)}) or a FER-2013 "
-                             f"class number, got {t!r} (normalize_label() maps other names)")
+            raise InvalidArgumentError(f"true[{i}] must be a canonical emotion label ({', '.join(EMOTIONS)}) "
+                                       f"or a FER-2013 class number, got {t!r} (normalize_label() maps other names)")
         return t
     return FER2013_ORDER[integer(f"true[{i}] (a FER-2013 class number)", t, 0, len(FER2013_ORDER) - 1)]
 
@@ -298,10 +299,11 @@ def _score_map(i: int, s: Any) -> Mapping[str, float] | None:
     if s is None:
         return None
     if not isinstance(s, Mapping):
-        raise TypeError(f"scores[{i}] must be a mapping label -> probability or None, got {type(s).__name__}")
+        raise ArgumentTypeError(f"scores[{i}] must be a mapping label -> probability or None, got {type(s).__name__}")
     for label, value in s.items():
         if label not in EMOTIONS:
-            raise ValueError(f"scores[{i}]: unknown emotion label {label!r}; expected one of {', '.join(EMOTIONS)}")
+            raise InvalidArgumentError(f"scores[{i}]: unknown emotion label {label!r}; "
+                                       f"expected one of {', '.join(EMOTIONS)}")
         number(f"scores[{i}][{label!r}]", value)
     return s
 
@@ -335,9 +337,9 @@ def evaluate(backend: EmotionBackend, data: LabelledImages, *, cropped: bool = F
         TypeError: ``backend`` is not an emotion backend or ``data`` not :class:`LabelledImages`.
     """
     if not isinstance(backend, EmotionBackend):
-        raise TypeError(f"backend must be an EmotionBackend, got {type(backend).__name__}")
+        raise ArgumentTypeError(f"backend must be an EmotionBackend, got {type(backend).__name__}")
     if not isinstance(data, LabelledImages):
-        raise TypeError(f"data must be LabelledImages (see load_labelled), got {type(data).__name__}")
+        raise ArgumentTypeError(f"data must be LabelledImages (see load_labelled), got {type(data).__name__}")
     scores: list[Mapping[str, float] | None] = []
     times: list[float] = []
     errors: list[str] = []
@@ -374,7 +376,7 @@ def time_per_face(backend: EmotionBackend, n: int = 300, warmup: int = 20) -> tu
     ``n`` (>= 1) timed calls follow ``warmup`` (>= 0) untimed ones.
     """
     if not isinstance(backend, EmotionBackend):
-        raise TypeError(f"backend must be an EmotionBackend, got {type(backend).__name__}")
+        raise ArgumentTypeError(f"backend must be an EmotionBackend, got {type(backend).__name__}")
     n = integer("n", n, 1)
     warmup = integer("warmup", warmup, 0)
     face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)

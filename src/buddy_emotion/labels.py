@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
+from buddy_emotion.errors import InvalidArgumentError
+
 __all__ = ["EMOTIONS", "FER2013_ORDER", "SADNESS", "normalize_label", "parse_label_values"]
 
 EMOTIONS: Final[tuple[str, ...]] = (
@@ -54,11 +56,11 @@ def normalize_label(name: str) -> str:
         ValueError: the name is not an emotion label this library knows.
     """
     if not isinstance(name, str):
-        raise ValueError(f"emotion label must be a str, got {name!r}")
+        raise InvalidArgumentError(f"emotion label must be a str, got {name!r}")
     try:
         return _ALIASES[name.strip().lower()]
     except KeyError:
-        raise ValueError(f"unknown emotion label {name!r}; expected one of {', '.join(EMOTIONS)}") from None
+        raise InvalidArgumentError(f"unknown emotion label {name!r}; expected one of {', '.join(EMOTIONS)}") from None
 
 
 def parse_label_values(text: str) -> dict[str, float]:
@@ -68,7 +70,7 @@ def parse_label_values(text: str) -> dict[str, float]:
         ValueError: ``text`` is not a str of that form, a number is not finite, or a label is unknown.
     """
     if not isinstance(text, str):
-        raise ValueError(f"label values must be a str like 'sadness=0.1,fear=-0.2' or 'none', got {text!r}")
+        raise InvalidArgumentError(f"label values must be a str like 'sadness=0.1,fear=-0.2' or 'none', got {text!r}")
     if text.strip().lower() == "none":
         return {}
     out: dict[str, float] = {}
@@ -79,8 +81,8 @@ def parse_label_values(text: str) -> dict[str, float]:
         except ValueError:
             number = None
         if number is not None and not math.isfinite(number):
-            raise ValueError(f"the value of {label.strip()!r} must be a finite number, got {value.strip()!r}")
+            raise InvalidArgumentError(f"the value of {label.strip()!r} must be a finite number, got {value.strip()!r}")
         if not sep or number is None:
-            raise ValueError(f"expected none or LABEL=NUMBER[,LABEL=NUMBER...], got {text!r}")
+            raise InvalidArgumentError(f"expected none or LABEL=NUMBER[,LABEL=NUMBER...], got {text!r}")
         out[normalize_label(label)] = number
     return out

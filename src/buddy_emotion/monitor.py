@@ -42,7 +42,14 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from buddy_emotion import _check
-from buddy_emotion.errors import BaselineError, CameraError, ImageFileError, InvalidFrameError
+from buddy_emotion.errors import (
+    ArgumentTypeError,
+    BaselineError,
+    CameraError,
+    ImageFileError,
+    InvalidArgumentError,
+    InvalidFrameError,
+)
 from buddy_emotion.frames import to_gray, validate_frame
 from buddy_emotion.types import FaceBox, NoReadingReason, SadnessReading
 
@@ -74,7 +81,7 @@ _MEASURE_SIZES = (16, 512)  # QualityGate.measure_size: enough pixels to measure
 
 
 def _num(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *,
-         error: type[Exception] = ValueError, **kw: Any) -> float:
+         error: type[Exception] = InvalidArgumentError, **kw: Any) -> float:
     """:func:`_check.number`, also for ints too large for a float (e.g. ``10**400`` from a JSON file)."""
     try:
         return _check.number(name, value, lo, hi, error=error, **kw)
@@ -83,7 +90,7 @@ def _num(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *,
 
 
 def _int(name: str, value: Any, lo: int | None = None, hi: int | None = None, *,
-         error: type[Exception] = ValueError) -> int:
+         error: type[Exception] = InvalidArgumentError) -> int:
     """:func:`_check.integer`, also for ints too large for a float."""
     try:
         return _check.integer(name, value, lo, hi, error=error)
@@ -93,7 +100,7 @@ def _int(name: str, value: Any, lo: int | None = None, hi: int | None = None, *,
 
 def _callable_or_none(name: str, value: Any) -> None:
     if value is not None and not callable(value):
-        raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{name} must be callable or None, got {type(value).__name__}")
 
 
 def _store(obj: Any, name: str, checked: Any, keep: tuple[type, ...]) -> None:
@@ -144,7 +151,8 @@ class QualityGate:
 
     def __post_init__(self) -> None:
         if not isinstance(self.multiple_faces, str) or self.multiple_faces not in ("dominant", "largest", "reject"):
-            raise ValueError(f"multiple_faces must be 'dominant', 'largest' or 'reject', got {self.multiple_faces!r}")
+            raise InvalidArgumentError("multiple_faces must be 'dominant', 'largest' or 'reject', got "
+                                       f"{self.multiple_faces!r}")
         _store(self, "min_face", _int("min_face", self.min_face, 1), (int,))
         _store(self, "measure_size", _int("measure_size", self.measure_size, *_MEASURE_SIZES), (int,))
         for name, lo, hi in (("min_sharpness", 0.0, math.inf), ("min_brightness", 0.0, 255.0),
@@ -152,8 +160,8 @@ class QualityGate:
                              ("min_contrast", 0.0, math.inf), ("dominance", 1.0, math.inf)):
             _store(self, name, _num(name, getattr(self, name), lo, hi), (int, float))
         if not self.min_brightness < self.max_brightness:
-            raise ValueError(f"min_brightness ({self.min_brightness}) must be below max_brightness "
-                             f"({self.max_brightness})")
+            raise InvalidArgumentError(f"min_brightness ({self.min_brightness}) must be below max_brightness "
+                                       f"({self.max_brightness})")
 
 
 @dataclass(frozen=True)
@@ -221,13 +229,13 @@ class MonitorOptions:
                           ("timeline_size", 1), ("calibration_samples", 0)):
             _store(self, name, _int(name, getattr(self, name), low), (int,))
         if not isinstance(self.adapt_baseline, (bool, np.bool_)):
-            raise TypeError(f"adapt_baseline must be True or False, got {self.adapt_baseline!r}")
+            raise ArgumentTypeError(f"adapt_baseline must be True or False, got {self.adapt_baseline!r}")
         _store(self, "adapt_baseline", bool(self.adapt_baseline), (bool,))
         if self.exit_threshold > self.enter_threshold:
-            raise ValueError(f"exit_threshold ({self.exit_threshold}) must not exceed enter_threshold "
-                             f"({self.enter_threshold})")
+            raise InvalidArgumentError(f"exit_threshold ({self.exit_threshold}) must not exceed enter_threshold "
+                                       f"({self.enter_threshold})")
         if not isinstance(self.quality, QualityGate):
-            raise TypeError(f"quality must be a QualityGate, got {type(self.quality).__name__}")
+            raise ArgumentTypeError(f"quality must be a QualityGate, got {type(self.quality).__name__}")
 
     def replace(self, **changes: Any) -> MonitorOptions:
         """A copy with some fields changed; ``quality_<field>=`` changes a :class:`QualityGate` field."""
@@ -235,7 +243,7 @@ class MonitorOptions:
         names = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(changes) - names)
         if unknown:
-            raise TypeError(f"unknown monitor option(s): {', '.join(unknown)}")
+            raise ArgumentTypeError(f"unknown monitor option(s): {', '.join(unknown)}")
         if q:
             changes["quality"] = dataclasses.replace(changes.get("quality", self.quality), **q)
         return dataclasses.replace(self, **changes)
@@ -448,16 +456,17 @@ class Baseline:
             values = sadness.astype(np.float64)  # the monitor's own readings: no per-item checks
         else:
             if isinstance(sadness, (str, bytes)) or not isinstance(sadness, Iterable):
-                raise TypeError(f"sadness must be an iterable of readings (numbers 0..1 or None), got {sadness!r}")
+                raise ArgumentTypeError("sadness must be an iterable of readings (numbers 0..1 or None), got "
+                                        f"{sadness!r}")
             items = [s for s in sadness if s is not None]
             bad = [s for s in items if isinstance(s, bool) or not isinstance(s, numbers.Real)]
             if bad:
-                raise ValueError(f"sadness readings must be numbers within 0..1, got {bad[0]!r}")
+                raise InvalidArgumentError(f"sadness readings must be numbers within 0..1, got {bad[0]!r}")
             values = np.array([float(s) for s in items], dtype=np.float64)
         if values.size == 0:
-            raise ValueError("a baseline needs at least one sadness reading")
+            raise InvalidArgumentError("a baseline needs at least one sadness reading")
         if not np.all(np.isfinite(values)) or values.min() < 0.0 or values.max() > 1.0:
-            raise ValueError("sadness readings must be within 0..1")
+            raise InvalidArgumentError("sadness readings must be within 0..1")
         q25, level, q75 = np.quantile(values, [0.25, quantile, 0.75])
         return cls(level=float(level), mean=float(values.mean()), spread=float(q75 - q25), samples=int(values.size),
                    quantile=float(quantile), created=time.time() if created is None else float(created))
@@ -550,7 +559,7 @@ def measure_face(gray: np.ndarray, box: FaceBox | None, size: int = 64) -> FaceQ
 
     gray = to_gray(validate_frame(gray, "gray"))
     if box is not None and not isinstance(box, FaceBox):
-        raise TypeError(f"box must be a FaceBox or None, got {type(box).__name__}")
+        raise ArgumentTypeError(f"box must be a FaceBox or None, got {type(box).__name__}")
     size = _int("size", size, 1, _MEASURE_SIZES[1])
     h, w = gray.shape[:2]
     patch = gray
@@ -580,9 +589,9 @@ def check_quality(quality: FaceQuality, gate: QualityGate) -> NoReadingReason | 
         ValueError: a measure of ``quality`` is not a finite number (NaN would pass every gate).
     """
     if not isinstance(quality, FaceQuality):
-        raise TypeError(f"quality must be a FaceQuality, got {type(quality).__name__}")
+        raise ArgumentTypeError(f"quality must be a FaceQuality, got {type(quality).__name__}")
     if not isinstance(gate, QualityGate):
-        raise TypeError(f"gate must be a QualityGate, got {type(gate).__name__}")
+        raise ArgumentTypeError(f"gate must be a QualityGate, got {type(gate).__name__}")
     for name in ("sharpness", "brightness", "contrast", "saturated"):
         _num(f"quality.{name}", getattr(quality, name))
     if quality.brightness < gate.min_brightness:
@@ -611,17 +620,17 @@ def assess_reading(frame: np.ndarray | None, reading: SadnessReading, gate: Qual
     if frame is not None:
         frame = validate_frame(frame)
     if not isinstance(reading, SadnessReading):
-        raise TypeError(f"reading must be a SadnessReading, got {type(reading).__name__}")
+        raise ArgumentTypeError(f"reading must be a SadnessReading, got {type(reading).__name__}")
     if not isinstance(gate, QualityGate):
-        raise TypeError(f"gate must be a QualityGate, got {type(gate).__name__}")
+        raise ArgumentTypeError(f"gate must be a QualityGate, got {type(gate).__name__}")
     if quality is not None and not isinstance(quality, FaceQuality):
-        raise TypeError(f"quality must be a FaceQuality or None, got {type(quality).__name__}")
+        raise ArgumentTypeError(f"quality must be a FaceQuality or None, got {type(quality).__name__}")
     t = _num("reading.timestamp", reading.timestamp, unit="seconds")
     faces = reading.faces
     count = max(_int("reading.face_count", reading.face_count, 0), len(faces))
     box = reading.box
     if box is not None and not isinstance(box, FaceBox):
-        raise TypeError(f"reading.box must be a FaceBox or None, got {type(box).__name__}")
+        raise ArgumentTypeError(f"reading.box must be a FaceBox or None, got {type(box).__name__}")
     size = box.size if box is not None else None
     if reading.reason is not None or reading.sadness is None:
         return MonitorSample(t, None, reading.reason or NoReadingReason.BACKEND_ERROR, count, size)
@@ -660,7 +669,7 @@ class Timeline:
 
     def append(self, point: TimelinePoint) -> None:
         if not isinstance(point, TimelinePoint):
-            raise TypeError(f"point must be a TimelinePoint, got {type(point).__name__}")
+            raise ArgumentTypeError(f"point must be a TimelinePoint, got {type(point).__name__}")
         with self._lock:
             self._points.append(point)
 
@@ -751,7 +760,7 @@ class SadnessMonitor:
         if options is None:
             options = MonitorOptions()
         elif not isinstance(options, MonitorOptions):
-            raise TypeError(f"options must be a MonitorOptions, got {type(options).__name__}")
+            raise ArgumentTypeError(f"options must be a MonitorOptions, got {type(options).__name__}")
         if overrides:
             options = options.replace(**overrides)
         self.options = options
@@ -761,13 +770,13 @@ class SadnessMonitor:
 
             detector = Detector()
         if not callable(getattr(detector, "detect_sadness", None)):
-            raise TypeError("detector must have a detect_sadness(frame, timestamp) method, "
-                            f"got {type(detector).__name__}")
+            raise ArgumentTypeError("detector must have a detect_sadness(frame, timestamp) method, "
+                                    f"got {type(detector).__name__}")
         self.detector = detector
         for name, cb in (("on_sad", on_sad), ("on_sample", on_sample), ("on_status", on_status)):
             _callable_or_none(name, cb)
         if baseline is not None and not isinstance(baseline, (Baseline, str, os.PathLike)):
-            raise TypeError(f"baseline must be a Baseline, a file path or None, got {type(baseline).__name__}")
+            raise ArgumentTypeError(f"baseline must be a Baseline, a file path or None, got {type(baseline).__name__}")
         self._sad_callbacks: list[Callable[[SadnessEvent], Any]] = [on_sad] if on_sad else []
         self._sample_callbacks: list[Callable[[TimelinePoint], Any]] = [on_sample] if on_sample else []
         self._status_callbacks: list[Callable[[MonitorStatus], Any]] = [on_status] if on_status else []
@@ -829,7 +838,7 @@ class SadnessMonitor:
     @baseline.setter
     def baseline(self, value: Baseline | None) -> None:
         if value is not None and not isinstance(value, Baseline):
-            raise TypeError(f"baseline must be a Baseline or None, got {type(value).__name__}")
+            raise ArgumentTypeError(f"baseline must be a Baseline or None, got {type(value).__name__}")
         with self._lock:
             self._given_baseline = self._baseline = value
             self._calm.clear()
@@ -983,7 +992,7 @@ class SadnessMonitor:
         """
         frame = validate_frame(frame)
         if reading is not None and not isinstance(reading, SadnessReading):
-            raise TypeError(f"reading must be a SadnessReading, got {type(reading).__name__}")
+            raise ArgumentTypeError(f"reading must be a SadnessReading, got {type(reading).__name__}")
         t = _timestamp(timestamp if timestamp is not None or reading is None else reading.timestamp)
         if reading is None:
             reading = self.detector.detect_sadness(frame, timestamp=t)
@@ -1020,9 +1029,9 @@ class SadnessMonitor:
             ValueError: its timestamp is not a finite number, or a counting sample's sadness not within 0..1.
         """
         if not isinstance(sample, MonitorSample):
-            raise TypeError(f"sample must be a MonitorSample, got {type(sample).__name__}")
+            raise ArgumentTypeError(f"sample must be a MonitorSample, got {type(sample).__name__}")
         if sample.reason is not None and not isinstance(sample.reason, NoReadingReason):
-            raise TypeError(f"sample.reason must be a NoReadingReason or None, got {sample.reason!r}")
+            raise ArgumentTypeError(f"sample.reason must be a NoReadingReason or None, got {sample.reason!r}")
         t = _timestamp(sample.timestamp, "sample.timestamp")
         with self._lock:
             event, point = self._decide(sample, t)
@@ -1263,7 +1272,7 @@ class SadnessMonitor:
                     wait = backoff
                     self._set_status(state="running", consecutive_errors=0, retry_in=None)
                 if not isinstance(got, (tuple, list)) or len(got) != 2:
-                    raise TypeError(f"camera.read() must return (frame, timestamp), got {type(got).__name__}")
+                    raise ArgumentTypeError(f"camera.read() must return (frame, timestamp), got {type(got).__name__}")
                 frame, ts = got
                 del got
                 ts = _num("camera timestamp", ts, unit="seconds")
@@ -1306,7 +1315,7 @@ class SadnessMonitor:
                   max_errors: Any) -> tuple[float, float | None, int | None, float, float, int | None]:
         """:meth:`run`'s arguments checked (also by :meth:`start`, in the caller's thread)."""
         if not callable(getattr(camera, "read", None)):
-            raise TypeError(f"camera must have a read() method, got {type(camera).__name__}")
+            raise ArgumentTypeError(f"camera must have a read() method, got {type(camera).__name__}")
         interval = _positive("interval", interval)
         backoff = _positive("backoff", backoff)
         max_backoff = max(backoff, _positive("max_backoff", max_backoff))
@@ -1342,7 +1351,7 @@ class SadnessMonitor:
         try:
             bound = inspect.signature(self.run).bind(camera, interval, **run_options)
         except TypeError as e:
-            raise TypeError(f"start(): {e}") from None
+            raise ArgumentTypeError(f"start(): {e}") from None
         bound.apply_defaults()
         self._run_args(**bound.arguments)
         with self._lock:

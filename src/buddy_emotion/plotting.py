@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from buddy_emotion import _check
-from buddy_emotion.errors import ImageFileError, MissingDependencyError
+from buddy_emotion.errors import ArgumentTypeError, ImageFileError, MissingDependencyError
 
 __all__ = ["plot_timeline", "plot_readings"]
 
@@ -63,14 +63,16 @@ def _level(name: str, value: Any) -> float | None:
 
 def _checked_points(timeline: Any) -> list[Any]:
     if timeline is None or isinstance(timeline, (str, bytes)):
-        raise TypeError(f"timeline must be a Timeline or a sequence of points, got {timeline!r}")
+        raise ArgumentTypeError(f"timeline must be a Timeline or a sequence of points, got {timeline!r}")
     try:
         points = list(timeline.snapshot() if hasattr(timeline, "snapshot") else timeline)
     except TypeError:
-        raise TypeError(f"timeline must be a Timeline or a sequence of points, got {type(timeline).__name__}") from None
+        raise ArgumentTypeError("timeline must be a Timeline or a sequence of points, got "
+                                f"{type(timeline).__name__}") from None
     for i, p in enumerate(points):
         if not isinstance(p, dict) and not hasattr(p, "timestamp"):
-            raise TypeError(f"timeline point {i} must have a timestamp (a TimelinePoint, reading or dict), got {p!r}")
+            raise ArgumentTypeError(f"timeline point {i} must have a timestamp (a TimelinePoint, reading or "
+                                    f"dict), got {p!r}")
         _check.number(f"timeline point {i} timestamp", _get(p, "timestamp"), unit="seconds")
         for name in ("sadness", "smoothed", "enter_level", "exit_level"):
             _level(f"timeline point {i} {name}", _get(p, name))
@@ -79,7 +81,7 @@ def _checked_points(timeline: Any) -> list[Any]:
 
 def _checked_events(events: Any) -> list[Any]:
     if events is None or isinstance(events, (str, bytes)):
-        raise TypeError(f"events must be a sequence of events, got {events!r}")
+        raise ArgumentTypeError(f"events must be a sequence of events, got {events!r}")
     evs = list(events)
     for i, e in enumerate(evs):
         _check.number(f"event {i} timestamp", _get(e, "timestamp"), unit="seconds")
@@ -125,7 +127,7 @@ def plot_timeline(timeline: Iterable[Any], path: str | os.PathLike[str], events:
     evs = _checked_events(events)
     threshold = _level("threshold", threshold)
     if path is None or isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a file path, got {path!r}")
+        raise ArgumentTypeError(f"path must be a file path, got {path!r}")
     fig, ax = _figure(11.0, 4.2)
     nan = math.nan
     ts = [float(_get(p, "timestamp", 0.0)) for p in points]
@@ -211,7 +213,7 @@ def plot_readings(readings: Sequence[Any], path: str | os.PathLike[str], *, titl
     to the readings' own threshold.
     """
     if readings is None or isinstance(readings, (str, bytes)) or not isinstance(readings, Sequence):
-        raise TypeError(f"readings must be a sequence of SadnessReading, got {readings!r}")
+        raise ArgumentTypeError(f"readings must be a sequence of SadnessReading, got {readings!r}")
     if threshold is None and readings:
         threshold = _get(readings[0], "threshold")
     return plot_timeline(readings, path, events, title=title, threshold=threshold)

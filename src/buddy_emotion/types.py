@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from buddy_emotion._check import integer, is_real, number
+from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 from buddy_emotion.labels import EMOTIONS, SADNESS
 
 __all__ = ["FaceBox", "FaceEmotion", "SadnessReading", "NoReadingReason"]
@@ -33,10 +34,10 @@ class FaceBox:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 if not is_real(value) or not math.isfinite(value):
-                    raise ValueError(f"FaceBox {name} must be a finite number of pixels, got {value!r}")
+                    raise InvalidArgumentError(f"FaceBox {name} must be a finite number of pixels, got {value!r}")
                 object.__setattr__(self, name, int(value))  # float coordinates are truncated, as int() does
         if self.width <= 0 or self.height <= 0:
-            raise ValueError(f"a face box needs a positive size, got {self.width}x{self.height}")
+            raise InvalidArgumentError(f"a face box needs a positive size, got {self.width}x{self.height}")
 
     @property
     def right(self) -> int:
@@ -85,14 +86,15 @@ class FaceBox:
 
 def _freeze_scores(scores: Mapping[str, float]) -> Mapping[str, float]:
     if not isinstance(scores, Mapping):
-        raise TypeError(f"scores must be a mapping of emotion label -> probability, got {type(scores).__name__}")
+        raise ArgumentTypeError("scores must be a mapping of emotion label -> probability, got "
+                                f"{type(scores).__name__}")
     out: dict[str, float] = {}
     for label, value in scores.items():
         if label not in EMOTIONS:
-            raise ValueError(f"unknown emotion label {label!r}; expected one of {', '.join(EMOTIONS)}")
+            raise InvalidArgumentError(f"unknown emotion label {label!r}; expected one of {', '.join(EMOTIONS)}")
         v = float(value) if is_real(value) else math.nan
         if not math.isfinite(v) or v < -1e-6 or v > 1 + 1e-6:
-            raise ValueError(f"score of {label!r} must be a probability in 0..1, got {value!r}")
+            raise InvalidArgumentError(f"score of {label!r} must be a probability in 0..1, got {value!r}")
         out[label] = min(max(v, 0.0), 1.0)
     return MappingProxyType(out)
 
@@ -111,12 +113,12 @@ class FaceEmotion:
 
     def __post_init__(self) -> None:
         if self.box is not None and not isinstance(self.box, FaceBox):
-            raise TypeError(f"box must be a FaceBox or None, got {type(self.box).__name__}")
+            raise ArgumentTypeError(f"box must be a FaceBox or None, got {type(self.box).__name__}")
         object.__setattr__(self, "scores", _freeze_scores(self.scores))
         if not self.scores:
-            raise ValueError("scores must hold at least one emotion label")
+            raise InvalidArgumentError("scores must hold at least one emotion label")
         if not isinstance(self.backend, str):
-            raise TypeError(f"backend must be a str (the backend's name), got {type(self.backend).__name__}")
+            raise ArgumentTypeError(f"backend must be a str (the backend's name), got {type(self.backend).__name__}")
 
     @property
     def dominant(self) -> str:
@@ -185,13 +187,13 @@ class SadnessReading:
         number("threshold", self.threshold, 0.0, 1.0)
         integer("face_count", self.face_count, 0)
         if self.box is not None and not isinstance(self.box, FaceBox):
-            raise TypeError(f"box must be a FaceBox or None, got {type(self.box).__name__}")
+            raise ArgumentTypeError(f"box must be a FaceBox or None, got {type(self.box).__name__}")
         if self.reason is not None and not isinstance(self.reason, NoReadingReason):
-            raise TypeError(f"reason must be a NoReadingReason or None, got {self.reason!r}")
+            raise ArgumentTypeError(f"reason must be a NoReadingReason or None, got {self.reason!r}")
         if self.scores is not None:
             object.__setattr__(self, "scores", _freeze_scores(self.scores))
         if self.sadness is None and self.reason is None:
-            raise ValueError("a reading without a sadness value needs a reason")
+            raise InvalidArgumentError("a reading without a sadness value needs a reason")
 
     @property
     def ok(self) -> bool:

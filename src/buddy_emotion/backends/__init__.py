@@ -18,8 +18,16 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
+from buddy_emotion import _check
 from buddy_emotion.backends.base import EmotionBackend, Viability, require
-from buddy_emotion.errors import BackendError, BackendNotFoundError, BuddyEmotionError, MissingDependencyError
+from buddy_emotion.errors import (
+    ArgumentTypeError,
+    BackendError,
+    BackendNotFoundError,
+    BuddyEmotionError,
+    InvalidArgumentError,
+    MissingDependencyError,
+)
 
 __all__ = ["EmotionBackend", "Viability", "create", "available", "register", "names", "get_class", "require"]
 
@@ -60,21 +68,21 @@ def register(name: str, target: str | type[EmotionBackend], *, extra: str | None
         TypeError: ``target`` is neither, or ``extra``/``summary`` are not strings.
     """
     if not name or not isinstance(name, str):
-        raise ValueError(f"a backend name must be a non-empty string, got {name!r}")
+        raise InvalidArgumentError(f"a backend name must be a non-empty string, got {name!r}")
     if isinstance(target, type):
         if not issubclass(target, EmotionBackend):
-            raise TypeError(f"target {target!r} is not an EmotionBackend subclass")
+            raise ArgumentTypeError(f"target {target!r} is not an EmotionBackend subclass")
         target = f"{target.__module__}:{target.__qualname__}"
     elif isinstance(target, str):
         if not _TARGET_RE.match(target.strip()):
-            raise ValueError(f"target must be an EmotionBackend subclass or 'module:Class', got {target!r}")
+            raise InvalidArgumentError(f"target must be an EmotionBackend subclass or 'module:Class', got {target!r}")
         target = target.strip()
     else:
-        raise TypeError(f"target must be an EmotionBackend subclass or a 'module:Class' string, got {target!r}")
+        raise ArgumentTypeError(f"target must be an EmotionBackend subclass or a 'module:Class' string, got {target!r}")
     if extra is not None and not isinstance(extra, str):
-        raise TypeError(f"extra must be a pip extra name or None, got {extra!r}")
+        raise ArgumentTypeError(f"extra must be a pip extra name or None, got {extra!r}")
     if not isinstance(summary, str):
-        raise TypeError(f"summary must be a string, got {summary!r}")
+        raise ArgumentTypeError(f"summary must be a string, got {summary!r}")
     _REGISTERED[name] = _Entry(target, extra, dict(defaults), summary)
 
 
@@ -142,11 +150,13 @@ def create(name: str, **options: Any) -> EmotionBackend:
     """Create the backend registered under ``name`` with ``options`` (see each backend's class).
 
     Raises:
-        BackendNotFoundError, MissingDependencyError, BackendUnavailableError, ModelFileError.
+        BackendNotFoundError, MissingDependencyError, BackendUnavailableError, ModelFileError;
+        ArgumentTypeError: an option the backend does not take; InvalidArgumentError: a bad option value.
     """
     entry = _lookup(name)
     cls = get_class(name)
     kwargs = {**entry.defaults, **options}
+    _check.options_for(f"backend {name!r}", cls, **kwargs)
     return cls(**kwargs)
 
 

@@ -34,10 +34,12 @@ import numpy as np
 from buddy_emotion import _check
 from buddy_emotion.backends.base import EmotionBackend, Viability, checked_detector, require
 from buddy_emotion.errors import (
+    ArgumentTypeError,
     AuthenticationError,
     BackendUnavailableError,
     BuddyEmotionError,
     EmotionAttributeRetiredError,
+    InvalidArgumentError,
     RateLimitError,
     ServiceError,
     ServiceUnavailableError,
@@ -202,10 +204,10 @@ class AzureFaceBackend(EmotionBackend):
         for arg, value in (("endpoint", endpoint), ("key", key), ("detection_model", detection_model),
                            ("recognition_model", recognition_model)):
             if value is not None and not isinstance(value, str):
-                raise TypeError(f"{arg} must be a string or None, got {type(value).__name__}")
+                raise ArgumentTypeError(f"{arg} must be a string or None, got {type(value).__name__}")
         for arg, fn in (("sleep", sleep), ("clock", clock)):
             if not callable(fn):
-                raise TypeError(f"{arg} must be callable, got {fn!r}")
+                raise ArgumentTypeError(f"{arg} must be callable, got {fn!r}")
         endpoint = endpoint if endpoint is not None else os.environ.get(ENDPOINT_ENV)
         key = key if key is not None else os.environ.get(KEY_ENV)
         if not key or not key.strip():
@@ -215,11 +217,12 @@ class AzureFaceBackend(EmotionBackend):
         endpoint = endpoint.strip().rstrip("/")
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"endpoint must look like https://NAME.cognitiveservices.azure.com, got {endpoint!r}")
+            raise InvalidArgumentError("endpoint must look like https://NAME.cognitiveservices.azure.com, "
+                                       f"got {endpoint!r}")
         if parts.path.rstrip("/").endswith("/face/v1.0"):
             endpoint = endpoint[: -len("/face/v1.0")]  # the SDK adds it
         if upload not in ("frame", "face"):
-            raise ValueError(f"upload must be 'frame' or 'face', got {upload!r}")
+            raise InvalidArgumentError(f"upload must be 'frame' or 'face', got {upload!r}")
 
         self.endpoint = endpoint
         self.timeout = _check.number("timeout", timeout, 0.0, open_lo=True, unit="seconds")

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from buddy_emotion.errors import BackendError, InvalidFrameError, MissingDependencyError
+from buddy_emotion.errors import ArgumentTypeError, BackendError, InvalidFrameError, MissingDependencyError
 from buddy_emotion.types import FaceEmotion
 
 __all__ = ["EmotionBackend", "Viability", "require"]
@@ -51,8 +51,8 @@ def checked_crops(crops: Any) -> list[Any]:
 def checked_detector(name: str, detector: Any) -> Any:
     """``detector`` if it is None or has a callable ``detect``; else a TypeError naming ``name``."""
     if detector is not None and not callable(getattr(detector, "detect", None)):
-        raise TypeError(f"{name} must be a face detector (an object with a detect(gray) method) or None, "
-                        f"got {detector!r}")
+        raise ArgumentTypeError(f"{name} must be a face detector (an object with a detect(gray) method) or None, "
+                                f"got {detector!r}")
     return detector
 
 

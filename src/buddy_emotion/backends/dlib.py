@@ -32,7 +32,7 @@ import numpy as np
 from buddy_emotion import _check
 from buddy_emotion import landmarks as L
 from buddy_emotion.backends.base import EmotionBackend, Viability, checked_crops, require
-from buddy_emotion.errors import MissingDependencyError, ModelFileError
+from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError, MissingDependencyError, ModelFileError
 from buddy_emotion.face_detection import downscaled
 from buddy_emotion.frames import to_gray, validate_frame
 from buddy_emotion.labels import FER2013_ORDER
@@ -61,7 +61,7 @@ def bundled_model_card() -> dict[str, Any]:
 
 def _path(name: str, value: Any) -> Path:
     if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a file path, got {value!r}")
+        raise ArgumentTypeError(f"{name} must be a file path, got {value!r}")
     return Path(value)
 
 
@@ -107,14 +107,15 @@ def predict_proba(model: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
         ValueError: ``model`` is not what :func:`load_model` returns, or ``x`` is not (N, features) numbers.
     """
     if not isinstance(model, dict) or any(k not in model for k in _NEED) or ("w1" in model and "b1" not in model):
-        raise ValueError(f"model must be the dict of arrays load_model() returns (with {', '.join(_NEED)})")
+        raise InvalidArgumentError(f"model must be the dict of arrays load_model() returns (with {', '.join(_NEED)})")
     try:
         x = np.asarray(x, dtype=np.float32)
     except (TypeError, ValueError):
-        raise ValueError("x must be an (N, features) array of numbers") from None
+        raise InvalidArgumentError("x must be an (N, features) array of numbers") from None
     d = np.shape(model["mean"])
     if x.ndim != 2 or x.shape[1:] != d or not np.isfinite(x).all():
-        raise ValueError(f"x must be an (N, {d[0] if d else '?'}) array of finite numbers, got shape {x.shape}")
+        raise InvalidArgumentError(f"x must be an (N, {d[0] if d else '?'}) array of finite numbers, got "
+                                   f"shape {x.shape}")
     z = (x - model["mean"]) / model["scale"]
     if "w1" in model:
         z = np.maximum(z @ model["w1"] + model["b1"], 0.0)

@@ -30,9 +30,11 @@ import numpy as np
 from buddy_emotion import _check
 from buddy_emotion.backends.base import EmotionBackend, Viability
 from buddy_emotion.errors import (
+    ArgumentTypeError,
     BackendError,
     BackendNotFoundError,
     BackendUnavailableError,
+    InvalidArgumentError,
     InvalidFrameError,
     RateLimitError,
     ServiceUnavailableError,
@@ -82,7 +84,7 @@ def _member_list(backends: Any) -> list[Any]:
     if isinstance(backends, (str, EmotionBackend)):
         return [backends]
     if isinstance(backends, (bytes, Mapping)) or not isinstance(backends, Iterable):
-        raise TypeError(f"backends must be backend names or EmotionBackend instances, got {backends!r}")
+        raise ArgumentTypeError(f"backends must be backend names or EmotionBackend instances, got {backends!r}")
     return list(backends)
 
 
@@ -91,10 +93,10 @@ def _member_options(options: Any) -> dict[str, Mapping[str, Any]]:
     if options is None:
         return {}
     if not isinstance(options, Mapping):
-        raise TypeError(f"options must be a mapping of backend name -> options, got {options!r}")
+        raise ArgumentTypeError(f"options must be a mapping of backend name -> options, got {options!r}")
     for name, value in options.items():
         if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-            raise TypeError(f"options[{name!r}] must be a mapping of keyword arguments, got {value!r}")
+            raise ArgumentTypeError(f"options[{name!r}] must be a mapping of keyword arguments, got {value!r}")
     return dict(options)
 
 
@@ -139,11 +141,11 @@ class FallbackBackend(EmotionBackend):
                  options: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         backends = _member_list(backends)
         if not backends:
-            raise ValueError("a fallback needs at least one member backend")
+            raise InvalidArgumentError("a fallback needs at least one member backend")
         # inf: a failed member is never tried again
         self.cooldown = _check.number("cooldown", cooldown, 0.0, finite=False, unit="seconds")
         if not callable(clock):
-            raise TypeError(f"clock must be callable, got {clock!r}")
+            raise ArgumentTypeError(f"clock must be callable, got {clock!r}")
         self._clock = clock
         self._lock = threading.Lock()
         self._closed = False
@@ -168,9 +170,9 @@ class FallbackBackend(EmotionBackend):
         if isinstance(item, EmotionBackend):
             return _Member(item.name, item, None)
         if not isinstance(item, str):
-            raise TypeError(f"fallback members are backend names or EmotionBackend instances, got {item!r}")
+            raise ArgumentTypeError(f"fallback members are backend names or EmotionBackend instances, got {item!r}")
         if item == "fallback":
-            raise ValueError("a fallback cannot contain the backend 'fallback' by name")
+            raise InvalidArgumentError("a fallback cannot contain the backend 'fallback' by name")
         from buddy_emotion import backends as registry
 
         try:

@@ -26,7 +26,7 @@ import numpy as np
 from buddy_emotion import _check
 from buddy_emotion._runtime import quiet_stderr as _quiet_stderr
 from buddy_emotion.backends.base import EmotionBackend, Viability, checked_crops, checked_detector, require
-from buddy_emotion.errors import ModelFileError
+from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError, ModelFileError
 from buddy_emotion.face_detection import FaceDetector, crop_face, default_face_detector, fer_crop_of
 from buddy_emotion.frames import to_bgr, to_gray, validate_frame
 from buddy_emotion.labels import FER2013_ORDER, normalize_label
@@ -136,11 +136,11 @@ class KerasBackend(EmotionBackend):
                  crop_scale: float | None = None, crop_shift: float | None = None, track: bool = False,
                  class_bias: Mapping[str, float] | None = None) -> None:
         if runtime not in ("litert", "tensorflow"):
-            raise ValueError(f"runtime must be 'litert' or 'tensorflow', got {runtime!r}")
+            raise InvalidArgumentError(f"runtime must be 'litert' or 'tensorflow', got {runtime!r}")
         if color not in ("bgr", "rgb"):
-            raise ValueError(f"color must be 'bgr' or 'rgb', got {color!r}")
+            raise InvalidArgumentError(f"color must be 'bgr' or 'rgb', got {color!r}")
         if model_path is not None and (isinstance(model_path, bool) or not isinstance(model_path, (str, os.PathLike))):
-            raise TypeError(f"model_path must be a file path or None, got {model_path!r}")
+            raise ArgumentTypeError(f"model_path must be a file path or None, got {model_path!r}")
         self.runtime: Runtime = runtime
         bundled = model_path is None
         self.model_path = bundled_model_path(runtime) if bundled else Path(model_path)  # type: ignore[arg-type]
@@ -148,10 +148,10 @@ class KerasBackend(EmotionBackend):
             where = "the bundled model" if bundled else "model file"
             raise ModelFileError(f"{where} not found: {self.model_path}")
         if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence)):
-            raise TypeError(f"labels must be a sequence of label names or None, got {labels!r}")
+            raise ArgumentTypeError(f"labels must be a sequence of label names or None, got {labels!r}")
         names = FER2013_ORDER if labels is None else tuple(normalize_label(x) for x in labels)
         if len(set(names)) != len(names):
-            raise ValueError(f"labels must be distinct, got {names}")
+            raise InvalidArgumentError(f"labels must be distinct, got {names}")
         self._out_labels = names
         self.labels = tuple(sorted(set(names)))
         self.color = color
@@ -167,7 +167,8 @@ class KerasBackend(EmotionBackend):
                       _check.optional_number("crop_shift", crop_shift, -1.0, 1.0))
         threads = _check.integer("num_threads", num_threads, 0, 256)
         if track and detector is not None:
-            raise ValueError("track applies to the default detector; pass BlazeFaceDetector(track=True) instead")
+            raise InvalidArgumentError("track applies to the default detector; pass "
+                                       "BlazeFaceDetector(track=True) instead")
         self.track = bool(track)
         self._detector = checked_detector("detector", detector)
         self._lock = threading.Lock()
@@ -320,10 +321,10 @@ class KerasBackend(EmotionBackend):
         try:
             lo, hi = value
         except (TypeError, ValueError):
-            raise ValueError(f"input_range must be two numbers (lo, hi), got {value!r}") from None
+            raise InvalidArgumentError(f"input_range must be two numbers (lo, hi), got {value!r}") from None
         lo, hi = _check.number("input_range[0]", lo), _check.number("input_range[1]", hi)
         if not lo < hi:
-            raise ValueError(f"input_range must have lo < hi, got {value!r}")
+            raise InvalidArgumentError(f"input_range must have lo < hi, got {value!r}")
         return lo, hi
 
     @staticmethod
@@ -340,14 +341,15 @@ class KerasBackend(EmotionBackend):
             return TTA_VIEWS["flip" if tta else "none"]
         if isinstance(tta, str):
             if tta not in TTA_VIEWS:
-                raise ValueError(f"tta must be one of {', '.join(TTA_VIEWS)} by name, got {tta!r}")
+                raise InvalidArgumentError(f"tta must be one of {', '.join(TTA_VIEWS)} by name, got {tta!r}")
             return TTA_VIEWS[tta]
         try:
             views = tuple((float(z), bool(m)) for z, m in tta)
         except (TypeError, ValueError):
-            raise ValueError(f"tta must be True, False or a sequence of (zoom, mirror) pairs, got {tta!r}") from None
+            raise InvalidArgumentError("tta must be True, False or a sequence of (zoom, mirror) pairs, got "
+                                       f"{tta!r}") from None
         if not views or any(not 0.5 <= z <= 2.0 for z, _ in views):
-            raise ValueError(f"tta views need a zoom within 0.5..2, got {tta!r}")
+            raise InvalidArgumentError(f"tta views need a zoom within 0.5..2, got {tta!r}")
         return views
 
     @staticmethod
@@ -355,18 +357,18 @@ class KerasBackend(EmotionBackend):
         if bias is None:
             bias = bundled_model_card().get("class_bias", {}) if bundled else {}
         if not isinstance(bias, Mapping):
-            raise ValueError(f"class_bias must be a mapping label -> nats, got {bias!r}")
+            raise InvalidArgumentError(f"class_bias must be a mapping label -> nats, got {bias!r}")
         out: dict[str, float] = {}
         for label, value in bias.items():
             name = normalize_label(label)
             if name not in names:
-                raise ValueError(f"class_bias names {label!r}, which is not among the model's labels {names}")
+                raise InvalidArgumentError(f"class_bias names {label!r}, which is not among the model's labels {names}")
             try:
                 v = float(value)
             except (TypeError, ValueError):
-                raise ValueError(f"class_bias[{label!r}] must be a number of nats, got {value!r}") from None
+                raise InvalidArgumentError(f"class_bias[{label!r}] must be a number of nats, got {value!r}") from None
             if not -5.0 <= v <= 5.0:  # also rejects nan
-                raise ValueError(f"class_bias[{label!r}] must be within -5..5 nats, got {value!r}")
+                raise InvalidArgumentError(f"class_bias[{label!r}] must be within -5..5 nats, got {value!r}")
             out[name] = v
         return out
 

@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from buddy_emotion import _check
 from buddy_emotion.cameras.base import Camera, CameraEndOfStream
 from buddy_emotion.cameras.files import IMAGE_EXTENSIONS, ImageFolderCamera, VideoFileCamera
 from buddy_emotion.cameras.opencv import OpenCVCamera, redact_url
@@ -50,12 +51,18 @@ _STREAM_RE = re.compile(r"^(rtsp|rtsps|rtmp|rtmps|http|https|udp|tcp|srt)://", r
 _INDEXED_RE = re.compile(r"^(webcam|pi)(?::(.*))?$", re.IGNORECASE)
 
 
+def _new(cls: type[Camera], *args: Any, **kw: Any) -> Camera:
+    """``cls(*args, **kw)``, after checking that ``cls`` takes those options (a clear error, not Python's)."""
+    _check.options_for(f"camera {cls.__name__}", cls, *args, **kw)
+    return cls(*args, **kw)
+
+
 def camera_from_spec(spec: str | int | os.PathLike[str], **kw: Any) -> Camera:
     """The (unopened) camera a spec names; ``kw`` goes to its constructor. See :func:`open_camera`."""
     if isinstance(spec, bool):
         raise CameraError(f"unknown camera {spec!r}: {SPEC_HELP}")
     if isinstance(spec, int):
-        return OpenCVCamera(spec, **kw)
+        return _new(OpenCVCamera, spec, **kw)
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
     if not isinstance(spec, str):
@@ -74,23 +81,23 @@ def camera_from_spec(spec: str | int | os.PathLike[str], **kw: Any) -> Camera:
                 raise CameraError(f"bad camera spec {text!r}: '{kind}:' must be followed by a number, e.g. '{kind}:1'")
             index = int(number)
         if kind == "webcam":
-            return OpenCVCamera(index, **kw)
+            return _new(OpenCVCamera, index, **kw)
         if number is not None:
             kw.setdefault("camera_num", index)
-        return PiCamera(**kw)
+        return _new(PiCamera, **kw)
 
     if _STREAM_RE.match(text) or re.match(r"^/dev/video\d+$", text):
-        return OpenCVCamera(text, **kw)
+        return _new(OpenCVCamera, text, **kw)
 
     path = Path(text).expanduser()
     if path.is_dir():
-        return ImageFolderCamera(path, **kw)
+        return _new(ImageFolderCamera, path, **kw)
     if path.is_file():
         if path.suffix.lower() in IMAGE_EXTENSIONS:
-            return ImageFolderCamera(path, **kw)
-        return VideoFileCamera(path, **kw)
+            return _new(ImageFolderCamera, path, **kw)
+        return _new(VideoFileCamera, path, **kw)
     if text.isdigit():
-        return OpenCVCamera(int(text), **kw)
+        return _new(OpenCVCamera, int(text), **kw)
 
     looks_like_path = os.sep in text or "/" in text or bool(path.suffix)
     what = "no such file or folder" if looks_like_path else "unknown camera"
@@ -107,7 +114,8 @@ def open_camera(spec: str | int | os.PathLike[str], **kw: Any) -> Camera:
         an existing folder or image file: :class:`ImageFolderCamera`;
         any other existing file: :class:`VideoFileCamera`.
 
-    ``kw`` goes to the camera's constructor (e.g. ``width=``, ``fps=``, ``step=``).
+    ``kw`` goes to the camera's constructor (e.g. ``width=`` for a webcam, ``fps=`` for an image folder, ``step=``
+    for a video file); an option that camera does not take raises :class:`~buddy_emotion.errors.ArgumentTypeError`.
 
     Raises:
         CameraError: the spec is not one of those forms (the message lists them), or the camera cannot

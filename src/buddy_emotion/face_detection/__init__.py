@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from buddy_emotion._check import integer, number
+from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.types import FaceBox
 
@@ -60,7 +61,7 @@ def fer_crop_of(detector: object) -> tuple[float, float]:
     if crop is None:
         return FER_CROP_SCALE, FER_CROP_SHIFT
     if not isinstance(crop, (tuple, list)) or len(crop) != 2:
-        raise ValueError(f"fer_crop of {type(detector).__name__} must be a pair (scale, shift), got {crop!r}")
+        raise InvalidArgumentError(f"fer_crop of {type(detector).__name__} must be a pair (scale, shift), got {crop!r}")
     return number("fer_crop scale", crop[0], 0.0, open_lo=True), number("fer_crop shift", crop[1])
 
 
@@ -121,7 +122,7 @@ def crop_face(gray: np.ndarray, box: FaceBox, size: int = 48, scale: float = FER
 
     gray = validate_frame(gray, name="gray")
     if not isinstance(box, FaceBox):
-        raise TypeError(f"box must be a FaceBox, got {type(box).__name__}")
+        raise ArgumentTypeError(f"box must be a FaceBox, got {type(box).__name__}")
     size = integer("size", size, 1)
     scale = number("scale", scale, 0.0, open_lo=True)
     shift = number("shift", shift)
@@ -132,10 +133,10 @@ def crop_face(gray: np.ndarray, box: FaceBox, size: int = 48, scale: float = FER
     s = max(1, int(round(side)))
     h, w = gray.shape[:2]
     if s > MAX_CROP_RATIO * max(h, w):
-        raise ValueError(f"the crop of box {box} at scale {scale:g} is {s} px, more than {MAX_CROP_RATIO} times the "
-                         f"{w}x{h} frame")
+        raise InvalidArgumentError(f"the crop of box {box} at scale {scale:g} is {s} px, more than "
+                                   f"{MAX_CROP_RATIO} times the {w}x{h} frame")
     if x0 >= w or y0 >= h or x0 + s <= 0 or y0 + s <= 0:
-        raise ValueError(f"box {box} (crop at x={x0}, y={y0}, side {s}) lies outside the {w}x{h} frame")
+        raise InvalidArgumentError(f"box {box} (crop at x={x0}, y={y0}, side {s}) lies outside the {w}x{h} frame")
     # only the part inside the frame, padded by edge replication where the crop leaves the frame
     crop = gray[max(y0, 0):min(y0 + s, h), max(x0, 0):min(x0 + s, w)]
     top, left, bottom, right = max(0, -y0), max(0, -x0), max(0, y0 + s - h), max(0, x0 + s - w)

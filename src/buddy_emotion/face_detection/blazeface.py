@@ -30,7 +30,7 @@ import numpy as np
 
 from buddy_emotion._check import integer, number
 from buddy_emotion._runtime import quiet_stderr
-from buddy_emotion.errors import BackendUnavailableError, ModelFileError
+from buddy_emotion.errors import ArgumentTypeError, BackendUnavailableError, InvalidArgumentError, ModelFileError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.types import FaceBox
 
@@ -175,20 +175,20 @@ class BlazeFaceDetector:
                  num_threads: int = 1, model_path: str | Path | None = None, *, track: bool = False,
                  roi_scale: float = 2.5, refresh_every: int = 5) -> None:
         if not isinstance(input_size, (tuple, list)) or len(input_size) != 2:
-            raise ValueError(f"input_size must be a pair (width, height), got {input_size!r}")
+            raise InvalidArgumentError(f"input_size must be a pair (width, height), got {input_size!r}")
         width, height = (integer("input_size", v, 64) for v in input_size)
         if width % 32 or height % 32:
-            raise ValueError(f"input_size must be multiples of 32 of at least 64, got {input_size!r}")
+            raise InvalidArgumentError(f"input_size must be multiples of 32 of at least 64, got {input_size!r}")
         self.min_score = number("min_score", min_score, 0.0, 1.0, open_lo=True)
         if self.min_score == 1.0:
-            raise ValueError(f"min_score must be within (0, 1), got {min_score!r}")
+            raise InvalidArgumentError(f"min_score must be within (0, 1), got {min_score!r}")
         self.input_size = (width, height)
         self.min_face = integer("min_face", min_face, 1)
         self.track = bool(track)
         self.roi_scale = number("roi_scale", roi_scale, 1.5, 6.0)
         self.refresh_every = integer("refresh_every", refresh_every, 1)
         if model_path is not None and not isinstance(model_path, (str, os.PathLike)):
-            raise TypeError(f"model_path must be a file path or None, got {model_path!r}")
+            raise ArgumentTypeError(f"model_path must be a file path or None, got {model_path!r}")
         self._path = MODEL_FILE if model_path is None else Path(model_path)
         if not self._path.is_file():
             raise ModelFileError(f"BlazeFace model not found: {self._path}")
