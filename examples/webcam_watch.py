@@ -18,7 +18,7 @@ def main() -> int:
     parser.add_argument("--camera", default="webcam", help="webcam[:N], pi, a video file or an image folder")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between live readings")
     args = parser.parse_args()
-    detector = Detector(track=True)  # one stream: look for the face around the last one first
+    detector = Detector()  # a whole-frame search each time: at one reading every 2 s video mode saves little
     try:
         with open_camera(args.camera) as camera:
             for frame, t in camera:  # a video or folder ends; a live camera runs until Ctrl-C
