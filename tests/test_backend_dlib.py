@@ -270,3 +270,18 @@ def test_load_model_and_predict_proba_reject_bad_arguments() -> None:
         with pytest.raises(ValueError, match="x must be"):
             predict_proba(model, x)
     assert predict_proba(model, np.zeros((2, *model["mean"].shape))).shape == (2, 7)
+
+
+def test_failed_fits_are_dropped_on_frames_and_given_the_prior_on_crops(monkeypatch, astronaut_bgr) -> None:
+    pytest.importorskip("dlib")
+    if L.predictor_path(68) is None:
+        pytest.skip("face-recognition-models is not installed")
+    b = DlibBackend()
+    assert len(b.analyze(astronaut_bgr)) >= 1
+    monkeypatch.setattr(L, "plausible", lambda *a, **k: False)  # every fit fails the check
+    before = b.failures
+    assert b.analyze(astronaut_bgr) == []  # no made-up scores passed off as a reading
+    (crop,) = b.classify_faces([np.full((48, 48), 128, np.uint8)])
+    prior = b._model["prior"] / b._model["prior"].sum()
+    assert [crop.scores[k] for k in FER2013_ORDER] == pytest.approx(list(prior))
+    assert b.failures > before

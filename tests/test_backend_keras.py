@@ -73,6 +73,13 @@ def test_tensorflow_runtime_missing_gives_hint(monkeypatch) -> None:
         KerasBackend(runtime="tensorflow")
 
 
+def test_litert_missing_names_the_package_not_the_keras_extra(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)  # a broken install
+    with pytest.raises(MissingDependencyError, match="pip install ai-edge-litert") as info:
+        KerasBackend()
+    assert "[keras]" not in str(info.value)  # that extra installs TensorFlow, not LiteRT
+
+
 def test_tensorflow_runtime_agrees_with_litert() -> None:
     pytest.importorskip("tensorflow")
     crops = [np.random.default_rng(i).integers(0, 255, (48, 48), dtype=np.uint8) for i in range(3)]

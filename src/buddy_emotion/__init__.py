@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from buddy_emotion._version import __version__
 from buddy_emotion.errors import (
+    ArgumentTypeError,
     AuthenticationError,
     BackendError,
     BackendNotFoundError,
@@ -29,6 +30,7 @@ from buddy_emotion.errors import (
     CameraError,
     EmotionAttributeRetiredError,
     ImageFileError,
+    InvalidArgumentError,
     InvalidFrameError,
     MissingDependencyError,
     ModelFileError,
@@ -44,12 +46,16 @@ if TYPE_CHECKING:
     from buddy_emotion.cameras import Camera, open_camera
     from buddy_emotion.detector import Detector
     from buddy_emotion.frames import load_image
-    from buddy_emotion.monitor import SadnessMonitor
+    from buddy_emotion.monitor import Baseline, MonitorOptions, QualityGate, SadnessEvent, SadnessMonitor
 
 __all__ = [
     "__version__",
     "Detector",
     "SadnessMonitor",
+    "MonitorOptions",
+    "QualityGate",
+    "SadnessEvent",
+    "Baseline",
     "EmotionBackend",
     "Camera",
     "open_camera",
@@ -60,8 +66,10 @@ __all__ = [
     "FaceEmotion",
     "SadnessReading",
     "NoReadingReason",
+    "ArgumentTypeError",
     "BaselineError",
     "BuddyEmotionError",
+    "InvalidArgumentError",
     "InvalidFrameError",
     "ImageFileError",
     "CameraError",
@@ -80,6 +88,10 @@ __all__ = [
 _LAZY = {
     "Detector": "buddy_emotion.detector",
     "SadnessMonitor": "buddy_emotion.monitor",
+    "MonitorOptions": "buddy_emotion.monitor",
+    "QualityGate": "buddy_emotion.monitor",
+    "SadnessEvent": "buddy_emotion.monitor",
+    "Baseline": "buddy_emotion.monitor",
     "EmotionBackend": "buddy_emotion.backends.base",
     "Camera": "buddy_emotion.cameras",
     "open_camera": "buddy_emotion.cameras",

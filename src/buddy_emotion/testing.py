@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from buddy_emotion.backends.base import EmotionBackend, Viability
-from buddy_emotion.errors import BackendError, InvalidFrameError
+from buddy_emotion.errors import BackendError, BackendUnavailableError, InvalidFrameError
 from buddy_emotion.labels import EMOTIONS
 from buddy_emotion.types import FaceEmotion
 
@@ -146,3 +146,9 @@ class BackendContract:
         b = self.make_backend()
         b.close()
         b.close()
+
+    def test_use_after_close_says_so(self) -> None:
+        b = self.make_backend()
+        b.close()
+        with pytest.raises(BackendUnavailableError, match="closed"):
+            b.analyze(blank_frame())

@@ -142,6 +142,9 @@ class FaceEmotion:
 class NoReadingReason(str, enum.Enum):
     """Why a :class:`SadnessReading` has no sadness value (or, for quality gates, does not count)."""
 
+    def __str__(self) -> str:  # print(reading.reason) shows "no_face", as in JSON output
+        return self.value
+
     NO_FACE = "no_face"
     FACE_TOO_SMALL = "face_too_small"
     BAD_FRAME = "bad_frame"  # a valid array with nothing to see: uniform, e.g. a covered lens

@@ -12,8 +12,9 @@ stored as plain arrays (``models/dlib_expression.npz`` + ``.json`` card), run in
 with the mirror image. See ``docs/dlib.md``; note the licence of the 68-point model (iBUG 300-W,
 non-commercial use only).
 
-A face whose landmark fit fails the sanity check (:func:`buddy_emotion.landmarks.plausible`) gets the
-training class prior as its scores; :attr:`DlibBackend.failures` counts them.
+A landmark fit that fails the sanity check (:func:`buddy_emotion.landmarks.plausible`) is counted in
+:attr:`DlibBackend.failures`. On a full frame such a detection is most likely no face and is not reported;
+a crop the caller says is a face gets the training class prior as its scores.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ import numpy as np
 from buddy_emotion import _check
 from buddy_emotion import landmarks as L
 from buddy_emotion.backends.base import EmotionBackend, Viability, checked_crops, require
-from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError, MissingDependencyError, ModelFileError
+from buddy_emotion.errors import (
+    ArgumentTypeError,
+    BackendUnavailableError,
+    InvalidArgumentError,
+    MissingDependencyError,
+    ModelFileError,
+)
 from buddy_emotion.face_detection import downscaled
 from buddy_emotion.frames import to_gray, validate_frame
 from buddy_emotion.labels import FER2013_ORDER
@@ -179,8 +186,9 @@ class DlibBackend(EmotionBackend):
             raise ModelFileError(f"{self.predictor_path.name} fits {parts} points, 68 are needed")
         self._detector: Any = None
         self._lock = threading.Lock()
+        self._closed = False
         self.failures = 0
-        """Faces whose landmark fit failed the sanity check (they were given the class prior)."""
+        """Landmark fits that failed the sanity check (crops: given the class prior; full frames: dropped)."""
         self.faces_seen = 0
         """Faces analysed (crops and detected faces)."""
 
@@ -247,18 +255,22 @@ class DlibBackend(EmotionBackend):
             shape = self._predictor(up, rect)
         return L.shape_to_array(shape) * np.array([w / CROP_SIZE, h / CROP_SIZE])
 
-    def _scores(self, gray: np.ndarray, pts: np.ndarray, ok: bool) -> np.ndarray:
+    def _prior(self) -> np.ndarray:
+        return self._model["prior"].astype(np.float64) / float(self._model["prior"].sum())
+
+    def _scores(self, gray: np.ndarray, pts: np.ndarray, ok: bool) -> np.ndarray | None:
+        """Class probabilities of one landmark fit, or None when the fit is not usable (counted in failures)."""
         self.faces_seen += 1
         if not ok:
             self.failures += 1
-            return self._model["prior"].astype(np.float64) / float(self._model["prior"].sum())
+            return None
         x = [L.expression_features(gray, pts)]
         if self.mirror:
             x.append(L.expression_features(gray, pts, mirror=True))
         features = np.stack(x)
         if not np.isfinite(features).all():  # a degenerate fit: treated like an implausible one
             self.failures += 1
-            return self._model["prior"].astype(np.float64) / float(self._model["prior"].sum())
+            return None
         return predict_proba(self._model, features).mean(axis=0)
 
     def _emotion(self, p: np.ndarray, box: FaceBox | None) -> FaceEmotion:
@@ -268,24 +280,35 @@ class DlibBackend(EmotionBackend):
     # -- EmotionBackend ----------------------------------------------------------------------------
     def classify_faces(self, crops: Sequence[np.ndarray]) -> list[FaceEmotion]:
         """Score registered face crops (FER-2013 style: eyebrows to chin; any size, grey/BGR/BGRA)."""
+        self._check_open()
         faces = [to_gray(validate_frame(c, name=f"crop {i}")) for i, c in enumerate(checked_crops(crops))]
         out = []
         for g in faces:
             pts = self.crop_landmarks(g)
             h, w = g.shape[:2]
             ok = L.plausible(pts * np.array([CROP_SIZE / w, CROP_SIZE / h]), CROP_SIZE, CROP_SIZE)
-            out.append(self._emotion(self._scores(g, pts, ok), None))
+            p = self._scores(g, pts, ok)
+            out.append(self._emotion(self._prior() if p is None else p, None))  # one result per crop
         return out
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BackendUnavailableError("backend 'dlib' is closed")
+
     def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+        self._check_open()
         gray = to_gray(validate_frame(frame))
         out = []
         for box in self.detect(gray):
             pts = self.landmarks(gray, box)
             side = max(box.width, box.height)
             ok = L.plausible(pts - np.array([box.x, box.y]), side, side)
-            out.append(self._emotion(self._scores(gray, pts, ok), box))
+            p = self._scores(gray, pts, ok)
+            if p is not None:  # a fit that fails the check is most likely no face: not reported
+                out.append(self._emotion(p, box))
         return out
 
     def close(self) -> None:
+        """Release the detector; later calls raise :class:`BackendUnavailableError`."""
+        self._closed = True
         self._detector = None

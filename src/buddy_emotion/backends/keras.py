@@ -12,6 +12,7 @@ FER-2013 classes. Your own model can use other sizes and colour orders: pass ``l
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -26,7 +27,13 @@ import numpy as np
 from buddy_emotion import _check
 from buddy_emotion._runtime import quiet_stderr as _quiet_stderr
 from buddy_emotion.backends.base import EmotionBackend, Viability, checked_crops, checked_detector, require
-from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError, ModelFileError
+from buddy_emotion.errors import (
+    ArgumentTypeError,
+    BackendUnavailableError,
+    InvalidArgumentError,
+    MissingDependencyError,
+    ModelFileError,
+)
 from buddy_emotion.face_detection import FaceDetector, crop_face, default_face_detector, fer_crop_of
 from buddy_emotion.frames import to_bgr, to_gray, validate_frame
 from buddy_emotion.labels import FER2013_ORDER, normalize_label
@@ -94,6 +101,10 @@ def widen_to_float32(keras: Any, model: Any) -> Any:
     return cast_model(keras, model, "float32")
 
 
+def _closed_run(x: np.ndarray) -> np.ndarray:
+    raise BackendUnavailableError("backend 'keras' is closed")
+
+
 class KerasBackend(EmotionBackend):
     """FER-2013 CNN backend.
 
@@ -132,7 +143,7 @@ class KerasBackend(EmotionBackend):
     def __init__(self, model_path: str | Path | None = None, *, runtime: Runtime = "litert",
                  labels: Sequence[str] | None = None, color: Literal["bgr", "rgb"] = "bgr",
                  input_range: tuple[float, float] = (0.0, 255.0), detector: FaceDetector | None = None,
-                 tta: bool | Sequence[tuple[float, bool]] | None = None, num_threads: int = 1,
+                 tta: bool | str | Sequence[tuple[float, bool]] | None = None, num_threads: int = 1,
                  crop_scale: float | None = None, crop_shift: float | None = None, track: bool = False,
                  class_bias: Mapping[str, float] | None = None) -> None:
         if runtime not in ("litert", "tensorflow"):
@@ -172,6 +183,7 @@ class KerasBackend(EmotionBackend):
         self.track = bool(track)
         self._detector = checked_detector("detector", detector)
         self._lock = threading.Lock()
+        self._closed = False
         self._run: Callable[[np.ndarray], np.ndarray]
         if runtime == "litert":
             self._load_litert(threads)
@@ -188,7 +200,7 @@ class KerasBackend(EmotionBackend):
         if runtime == "tensorflow" and importlib.util.find_spec("tensorflow") is None:
             return Viability(False, "runtime 'tensorflow' needs TensorFlow: pip install 'buddy-emotion[keras]'")
         if runtime == "litert" and importlib.util.find_spec("ai_edge_litert") is None:
-            return Viability(False, "LiteRT is missing: pip install ai-edge-litert")
+            return Viability(False, "LiteRT is missing (a core dependency): pip install ai-edge-litert")
         if model_path is not None and not isinstance(model_path, (str, os.PathLike)):
             return Viability(False, f"model_path must be a file path, got {model_path!r}")
         path = bundled_model_path(runtime) if model_path is None else Path(model_path)  # type: ignore[arg-type]
@@ -202,7 +214,13 @@ class KerasBackend(EmotionBackend):
                 f"the litert runtime needs a .tflite model, got {self.model_path.name}; "
                 "use runtime='tensorflow' or export it to .tflite"
             )
-        interpreter_mod = require("ai_edge_litert.interpreter", "keras", "keras")
+        try:
+            interpreter_mod = importlib.import_module("ai_edge_litert.interpreter")
+        except ImportError:  # a core dependency: only a broken install lacks it
+            raise MissingDependencyError(
+                f"backend {self.name!r} with runtime='litert' needs LiteRT, a core dependency: "
+                "pip install ai-edge-litert (or reinstall buddy-emotion)"
+            ) from None
         try:
             with _quiet_stderr():  # LiteRT prints an INFO line about XNNPACK to fd 2
                 it = interpreter_mod.Interpreter(model_path=str(self.model_path), num_threads=max(1, num_threads))
@@ -402,12 +420,18 @@ class KerasBackend(EmotionBackend):
 
     def classify_faces(self, crops: Sequence[np.ndarray]) -> list[FaceEmotion]:
         """Score face crops (each any size, uint8 grey/BGR/BGRA; resized to the model's input)."""
+        self._check_open()
         faces = [self._face_pixels(validate_frame(c, name=f"crop {i}")) for i, c in enumerate(checked_crops(crops))]
         if not faces:
             return []
         return self._to_emotions(self._predict(faces), [None] * len(faces))
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BackendUnavailableError(f"backend {self.name!r} is closed")
+
     def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+        self._check_open()
         image = validate_frame(frame)
         gray = to_gray(image)
         boxes = self.detector.detect(gray)
@@ -419,5 +443,9 @@ class KerasBackend(EmotionBackend):
         return self._to_emotions(self._predict(faces), boxes)
 
     def close(self) -> None:
+        """Release the model and the face detector; later calls raise :class:`BackendUnavailableError`."""
+        self._closed = True
         self._interp = None
+        self._run = _closed_run
+        self._detector = None
 
