@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from buddy_emotion import Detector, FaceBox, FaceEmotion, InvalidFrameError, NoReadingReason
+from buddy_emotion import BackendUnavailableError, Detector, FaceBox, FaceEmotion, InvalidFrameError, NoReadingReason
 from buddy_emotion.backends import EmotionBackend
 from buddy_emotion.testing import blank_frame
 
@@ -76,11 +76,13 @@ def test_instance_backend_is_not_closed_by_detector() -> None:
 def test_default_detector_on_astronaut(astronaut_bgr: np.ndarray) -> None:
     with Detector() as d:
         r = d.detect_sadness(astronaut_bgr)
+        assert d.detect_sadness(blank_frame()).reason is NoReadingReason.NO_FACE
     assert r.ok and r.face_count == 1 and r.backend == "keras"
     # her face: roughly x 170..280, y 60..170 in the 512x512 image
     assert r.box is not None and 150 < r.box.center[0] < 300 and 50 < r.box.center[1] < 200
     assert abs(sum(r.scores.values()) - 1) < 1e-3
-    assert d.detect_sadness(blank_frame()).reason is NoReadingReason.NO_FACE
+    with pytest.raises(BackendUnavailableError, match="closed"):  # the with block closed it
+        d.detect_sadness(astronaut_bgr)
 
 
 def test_default_path_never_imports_tensorflow(tmp_path) -> None:
