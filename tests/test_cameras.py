@@ -239,7 +239,8 @@ def test_opencv_reads_frames_sets_size_and_live_timestamps() -> None:
     assert_bgr_frame(frame)
     assert ts == 1234.5
     assert factory.calls == [(0, cv2.CAP_ANY)]
-    assert factory.captures[0].props == {cv2.CAP_PROP_FRAME_WIDTH: 640, cv2.CAP_PROP_FRAME_HEIGHT: 480}
+    assert factory.captures[0].props == {cv2.CAP_PROP_FRAME_WIDTH: 640, cv2.CAP_PROP_FRAME_HEIGHT: 480,
+                                         cv2.CAP_PROP_BUFFERSIZE: 1}  # a recent frame, not a queued one
     assert factory.captures[0].released  # the context manager closed it
 
 

@@ -172,7 +172,10 @@ class OpenCVCamera(Camera):
                 capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
             if self.height is not None:
                 capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
-        except Exception:  # a camera that refuses a size still delivers frames at its own size
+            # read every couple of seconds, a queue of frames would hand out one captured long ago;
+            # one buffer keeps the frame recent where the backend honours it (V4L2 does; others ignore it)
+            capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        except Exception:  # a camera that refuses a setting still delivers frames with its own
             pass
         return capture
 

@@ -21,7 +21,7 @@ __all__ = ["PiCamera", "PICAMERA2_MISSING"]
 
 PICAMERA2_MISSING = (
     "the Raspberry Pi camera needs picamera2: on Raspberry Pi OS run 'sudo apt install python3-picamera2' "
-    "(or pip install 'buddy-emotion[pi]')"
+    "and use a virtual environment made with --system-site-packages (see docs/raspberry-pi.md)"
 )
 
 _FORMATS = ("RGB888", "XRGB8888")
