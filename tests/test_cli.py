@@ -54,6 +54,11 @@ def test_analyze_video_plot_and_annotate(tmp_path, capsys, astronaut_bgr) -> Non
     assert rows[1]["media_time"] > rows[0]["media_time"]
     assert out.stat().st_size > 1000
     assert (tmp_path / "ann" / "clip.annotated.avi").stat().st_size > 1000
+    copy = cv2.VideoCapture(str(tmp_path / "ann" / "clip.annotated.avi"))
+    source = cv2.VideoCapture(str(video))
+    assert copy.get(cv2.CAP_PROP_FPS) == pytest.approx(source.get(cv2.CAP_PROP_FPS))  # plays at the source's rate
+    copy.release()
+    source.release()
 
 
 def test_errors_are_one_line(tmp_path, capsys) -> None:
@@ -179,3 +184,13 @@ def test_corrupt_eval_data_is_one_line(tmp_path, capsys, content: bytes) -> None
     assert main(["eval", str(data), "--cropped"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("buddy-emotion: error:") and "\n" not in err
+
+
+def test_annotated_copies_of_same_named_inputs_do_not_overwrite(tmp_path, astronaut_bgr) -> None:
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        cv2.imwrite(str(tmp_path / sub / "face.png"), astronaut_bgr)
+    ann = tmp_path / "ann"
+    assert main(["analyze", str(tmp_path / "a" / "face.png"), str(tmp_path / "b" / "face.png"), "--annotate",
+                 str(ann)]) == 0
+    assert sorted(p.name for p in ann.iterdir()) == ["face.2.annotated.png", "face.annotated.png"]

@@ -151,9 +151,7 @@ def _backend_options(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from buddy_emotion.cameras import VideoFileCamera
     from buddy_emotion.detector import Detector
-    from buddy_emotion.frames import load_image
 
     options = _backend_options(args)
     if options is None:
@@ -169,21 +167,45 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     sources += [(str(p), p) for p in _expand(args.paths)]
     if not sources:
         raise ImageFileError("nothing to analyze: give image/video paths or --sample astronaut")
+    try:
+        return _analyze_sources(args, detector, sources, annotate_dir)
+    finally:
+        detector.close()
+
+
+def _unique(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path:
+    """``folder/stem.suffix``, or ``stem.2.suffix`` ... when an earlier input of this run took that name."""
+    out, n = folder / f"{stem}{suffix}", 1
+    while out in taken:
+        n += 1
+        out = folder / f"{stem}.{n}{suffix}"
+    taken.add(out)
+    return out
+
+
+def _analyze_sources(args: argparse.Namespace, detector: Any, sources: list[tuple[str, Path | None]],
+                     annotate_dir: Path | None) -> int:
+    from buddy_emotion.cameras import VideoFileCamera
+    from buddy_emotion.frames import load_image
+
     series: dict[str, list[Any]] = {}
+    written: set[Path] = set()
     for name, path in _progress(sources, desc="files", unit="file"):
         if path is not None and path.suffix.lower() in VIDEO_EXTENSIONS:
             readings = series.setdefault(name, [])
             writer = None
+            video_out = _unique(annotate_dir, path.stem, ".annotated.avi", written) if annotate_dir else None
             with VideoFileCamera(path, step=args.step) as cam:
+                # the annotated copy plays at the rate frames were read: the source's, or one per step
+                out_fps = 1.0 / args.step if args.step else (cam.fps or 10.0)
                 for frame, media_t in _progress(cam, desc=path.name, unit="frame"):
                     reading = detector.detect_sadness(frame, timestamp=media_t)
                     readings.append(reading)
                     row = _reading_row(name, reading)
                     row["media_time"] = media_t
                     _print_row(row, args.json, sys.stdout)
-                    if annotate_dir:
-                        writer = _write_video_frame(writer, annotate_dir / (path.stem + ".annotated.avi"),
-                                                    _annotate(frame, reading))
+                    if video_out is not None:
+                        writer = _write_video_frame(writer, video_out, _annotate(frame, reading), out_fps)
             if writer is not None:
                 writer.release()
             continue
@@ -194,7 +216,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             import cv2
 
             stem = path.stem if path is not None else name.replace(":", "_")
-            out = annotate_dir / f"{stem}.annotated.png"
+            out = _unique(annotate_dir, stem, ".annotated.png", written)
             if not cv2.imwrite(str(out), _annotate(frame, reading)):
                 raise ImageFileError(f"could not write {out}")
     if args.plot:
@@ -208,16 +230,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 out = out.with_name(f"{out.stem}.{Path(name).stem}{out.suffix}")
             plot_readings(readings, out, title=f"sadness over time: {Path(name).name}", threshold=args.threshold)
             print(f"plot written to {out}", file=sys.stderr)
-    detector.close()
     return 0
 
 
-def _write_video_frame(writer: Any, path: Path, img: Any) -> Any:
+def _write_video_frame(writer: Any, path: Path, img: Any, fps: float) -> Any:
     import cv2
 
     if writer is None:
         h, w = img.shape[:2]
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (w, h))
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), float(min(max(fps, 0.1), 240.0)), (w, h))
         if not writer.isOpened():
             raise ImageFileError(f"could not write {path}")
     writer.write(img)

@@ -103,6 +103,11 @@ class VideoFileCamera(Camera):
     def describe(self) -> str:
         return f"video file {self.path}"
 
+    @property
+    def fps(self) -> float | None:
+        """Frames per second the file reports (known once open), or None when it reports none."""
+        return self._fps
+
     def _open(self) -> None:
         import cv2
 
