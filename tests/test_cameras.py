@@ -506,3 +506,13 @@ def test_numpy_scalars_and_bare_extensions_are_valid(tmp_path: Path) -> None:
     assert (PiCamera(width=np.int64(320)).width, PiCamera(camera_num=np.int64(1)).camera_num) == (320, 1)
     cv = OpenCVCamera(np.int64(1), width=np.int32(320), reconnect_attempts=np.int64(2), backoff=np.float32(0.5))
     assert (cv.source, cv.width, cv.reconnect_attempts, cv.backoff) == (1, 320, 2, 0.5)
+
+
+def test_a_tiff_still_opens_as_an_image_like_the_cli_reads_it(tmp_path) -> None:
+    from buddy_emotion import cli
+    from buddy_emotion.cameras import IMAGE_EXTENSIONS, ImageFolderCamera, camera_from_spec
+
+    still = tmp_path / "still.tif"
+    cv2.imwrite(str(still), np.full((40, 60, 3), 120, np.uint8))
+    assert isinstance(camera_from_spec(str(still)), ImageFolderCamera)  # was tried as a video
+    assert cli.IMAGE_EXTENSIONS is IMAGE_EXTENSIONS

@@ -20,10 +20,8 @@ from typing import Any, TextIO
 
 from buddy_emotion._check import integer, number
 from buddy_emotion._version import __version__
+from buddy_emotion.cameras.files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS  # one list for the CLI and cameras
 from buddy_emotion.errors import BuddyEmotionError, ImageFileError, MissingDependencyError
-
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
 
 
 # -- helpers ----------------------------------------------------------------------------------------------

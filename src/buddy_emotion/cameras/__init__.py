@@ -23,7 +23,7 @@ from typing import Any
 
 from buddy_emotion import _check
 from buddy_emotion.cameras.base import Camera, CameraEndOfStream
-from buddy_emotion.cameras.files import IMAGE_EXTENSIONS, ImageFolderCamera, VideoFileCamera
+from buddy_emotion.cameras.files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ImageFolderCamera, VideoFileCamera
 from buddy_emotion.cameras.opencv import OpenCVCamera, redact_url
 from buddy_emotion.cameras.picamera import PiCamera
 from buddy_emotion.errors import CameraError
@@ -36,6 +36,7 @@ __all__ = [
     "VideoFileCamera",
     "ImageFolderCamera",
     "IMAGE_EXTENSIONS",
+    "VIDEO_EXTENSIONS",
     "open_camera",
     "camera_from_spec",
     "SPEC_HELP",

@@ -22,10 +22,13 @@ from buddy_emotion.cameras.base import Camera, CameraEndOfStream
 from buddy_emotion.errors import CameraError, ImageFileError
 from buddy_emotion.frames import load_image
 
-__all__ = ["VideoFileCamera", "ImageFolderCamera", "IMAGE_EXTENSIONS", "natural_sort_key"]
+__all__ = ["VideoFileCamera", "ImageFolderCamera", "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "natural_sort_key"]
 
-IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
-"""Extensions :class:`ImageFolderCamera` picks up by default (compared case-insensitively)."""
+IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
+"""Image files: what :class:`ImageFolderCamera` picks up by default, :func:`~buddy_emotion.cameras.open_camera`
+opens as a still and the CLI reads as one (compared case-insensitively)."""
+VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+"""Video files the CLI picks up in a folder (any other file that is not an image is tried as a video)."""
 
 _EPS = 1e-6
 
