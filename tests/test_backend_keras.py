@@ -21,6 +21,14 @@ class TestDefaultBackend(BackendContract):
         return backends.create("default")
 
 
+class TestKerasTensorFlow(BackendContract):
+    """The same contract on the TensorFlow runtime (the bundled .keras file), where TensorFlow is installed."""
+
+    def make_backend(self) -> KerasBackend:
+        pytest.importorskip("tensorflow")
+        return KerasBackend(runtime="tensorflow")
+
+
 def test_bundled_files_and_card() -> None:
     assert bundled_model_path("litert").stat().st_size < 5_000_000
     card = bundled_model_card()
