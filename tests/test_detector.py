@@ -128,3 +128,15 @@ def test_backend_returning_junk_gives_backend_error(junk: object) -> None:
 
     with pytest.raises(BackendError, match="analyze"):
         Detector(_Junk([])).detect_sadness(FRAME, 0.0)
+
+
+def test_reset_starts_a_new_stream_in_video_mode(astronaut_bgr: np.ndarray) -> None:
+    with Detector(track=True) as d:
+        assert d.detect_sadness(astronaut_bgr).ok
+        tracker = d.backend.detector  # type: ignore[attr-defined]
+        assert tracker._last is not None  # following her face
+        d.reset()
+        assert tracker._last is None  # the next frame is searched whole
+        assert d.detect_sadness(astronaut_bgr).ok
+    with Detector() as plain:
+        plain.reset()  # no video mode: nothing to forget

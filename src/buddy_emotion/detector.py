@@ -30,7 +30,11 @@ class Detector:
             :class:`~buddy_emotion.backends.EmotionBackend` instance (not closed by the detector).
         threshold: sadness probability (0..1) at which ``is_sad`` is True.
         min_face: faces whose shorter side is below this many pixels give ``FACE_TOO_SMALL``.
-        **backend_options: passed to :func:`buddy_emotion.backends.create` when ``backend`` is a name.
+        **backend_options: passed to :func:`buddy_emotion.backends.create` when ``backend`` is a name. For
+            ``"default"``/``"keras"`` (:class:`~buddy_emotion.backends.keras.KerasBackend`): ``track=True``
+            (video mode: successive frames of one stream; the face is searched near the last one first, see
+            :meth:`reset`), ``tta`` (test-time views), ``class_bias``, ``detector``, ``num_threads``,
+            ``model_path`` with ``labels``. An option the backend does not take raises ``ArgumentTypeError``.
 
     The main face is the largest one (by box area); every face is in ``reading.faces``.
     A Detector is thread-safe; it is a context manager that closes a backend it created.
@@ -53,7 +57,15 @@ class Detector:
 
     @property
     def backend_name(self) -> str:
+        """The registry name of the backend's class (``"keras"`` for the default one)."""
         return self.backend.name
+
+    def reset(self) -> None:
+        """Start a new stream in video mode (``track=True``): forget the tracked face, so that the next frame
+        is searched whole. Call it when switching cameras or videos. A no-op without video mode."""
+        reset = getattr(getattr(self.backend, "detector", None), "reset", None)
+        if callable(reset):
+            reset()
 
     def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
         """Every face of ``frame`` (uint8 BGR, grey or BGRA) with its emotions, largest first.
