@@ -249,6 +249,7 @@ class MonitorOptions:
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the fields (numbers and strings only)."""
         return dataclasses.asdict(self)
 
 
@@ -320,6 +321,7 @@ class TimelinePoint:
         return self.reason is None and self.sadness is not None
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (numbers only, no image data)."""
         return {
             "timestamp": self.timestamp,
             "sadness": self.sadness,
@@ -359,6 +361,7 @@ class SadnessEvent:
     baseline: float | None
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the fields (numbers and strings only)."""
         return dataclasses.asdict(self)
 
 
@@ -472,6 +475,7 @@ class Baseline:
                    quantile=float(quantile), created=time.time() if created is None else float(created))
 
     def as_dict(self) -> dict[str, Any]:
+        """What :meth:`save` writes: the fields plus a format name and version."""
         return {"format": _BASELINE_FORMAT, "version": _BASELINE_VERSION, **dataclasses.asdict(self)}
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -886,6 +890,7 @@ class SadnessMonitor:
 
     @property
     def state(self) -> MonitorState:
+        """Where the decision stands now (:class:`MonitorState`: calibrating, calm, sad or spoken)."""
         with self._lock:
             return self._state()
 
@@ -902,6 +907,7 @@ class SadnessMonitor:
 
     @property
     def running(self) -> bool:
+        """True while the background loop started by :meth:`start` runs."""
         t = self._thread
         return t is not None and t.is_alive()
 

@@ -81,6 +81,7 @@ class FaceBox:
         return inter / union if union else 0.0
 
     def as_dict(self) -> dict[str, int]:
+        """JSON-ready dict: ``x``, ``y``, ``width``, ``height`` in pixels."""
         return {"x": self.x, "y": self.y, "width": self.width, "height": self.height}
 
 
@@ -131,6 +132,7 @@ class FaceEmotion:
         return self.scores.get(SADNESS)
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (no image data)."""
         return {
             "box": self.box.as_dict() if self.box else None,
             "scores": dict(self.scores),
@@ -170,6 +172,7 @@ class SadnessReading:
         reason: why there is no value, or None when there is one.
         face_count: number of faces found in the frame.
         threshold: the sadness threshold ``is_sad`` was judged against.
+        faces: every face found, largest first, as :class:`FaceEmotion` (not part of ``as_dict`` or equality).
     """
 
     sadness: float | None
