@@ -51,6 +51,7 @@ from buddy_emotion.types import FaceBox
 
 KEY = "k3y-0123456789abcdef-SECRET"
 def make(srv: ReplayServer, **options) -> AzureFaceBackend:
+    options.setdefault("upload", "frame")  # most replays check what the service sees of a whole frame
     options.setdefault("backoff", 0.0)
     options.setdefault("sleep", FakeSleep())
     return AzureFaceBackend(srv.endpoint, KEY, **options)
@@ -508,10 +509,10 @@ def test_record_script_round_trip(server: ReplayServer, tmp_path: Path) -> None:
         assert KEY not in p.read_text()
     assert json.loads((tmp_path / "bad_key.json").read_text())["responses"][0]["status"] == 401
     with ReplayServer(tmp_path / "one_face.json") as again:
-        faces = AzureFaceBackend(again.endpoint, KEY).analyze(sample_face_frame())
+        faces = AzureFaceBackend(again.endpoint, KEY, upload="frame").analyze(sample_face_frame())
         assert len(faces) == 1 and faces[0].box.iou(FaceBox(176, 66, 98, 98)) > 0.9
         again.play(tmp_path / "no_face.json")
-        assert AzureFaceBackend(again.endpoint, KEY).analyze(sample_face_frame()) == []
+        assert AzureFaceBackend(again.endpoint, KEY, upload="frame").analyze(sample_face_frame()) == []
         assert again.errors == []
 
 
@@ -601,3 +602,9 @@ def test_non_finite_retry_after_is_ignored() -> None:
 
     assert _retry_after({"Retry-After": "inf"}, "") is None
     assert _retry_after({"Retry-After": "nan"}, "Try again in 3 seconds") == 3.0
+
+
+def test_default_upload_is_the_face_only(server: ReplayServer) -> None:
+    b = AzureFaceBackend(server.endpoint, KEY, backoff=0.0, sleep=FakeSleep())
+    assert b.upload == "face"  # privacy first: the room stays on the machine unless asked
+    b.close()

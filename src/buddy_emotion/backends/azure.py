@@ -174,8 +174,9 @@ class AzureFaceBackend(EmotionBackend):
         max_retry_wait: a 429 asking to wait longer than this (seconds; inf: any) raises RateLimitError at once.
         detection_model: the service's detection model; only ``detection_01`` returns emotions.
         recognition_model: sent only when given (no face ids are requested, so it rarely matters).
-        upload: ``"frame"`` sends the whole frame; ``"face"`` sends only the main face found by the local
-            detector, with ``face_margin`` around it (no local face: nothing is sent, no faces returned).
+        upload: ``"face"`` (default, the private choice) sends only the main face found by the local
+            detector, with ``face_margin`` around it (no local face: nothing is sent, no faces returned);
+            ``"frame"`` sends the whole frame, so the service sees (and scores) every face in the room.
         face_margin: margin added on each side of the main face, as a fraction of its side.
         max_upload_side: frames whose longer side exceeds this (pixels) are downscaled before upload
             (boxes are mapped back); None sends full resolution.
@@ -197,7 +198,7 @@ class AzureFaceBackend(EmotionBackend):
     def __init__(self, endpoint: str | None = None, key: str | None = None, *, timeout: float = 10.0,
                  retries: int = 2, backoff: float = 0.5, max_retry_wait: float = 5.0,
                  detection_model: str = "detection_01", recognition_model: str | None = None,
-                 upload: Upload = "frame", face_margin: float = 0.4, max_upload_side: int | None = 1920,
+                 upload: Upload = "face", face_margin: float = 0.4, max_upload_side: int | None = 1920,
                  jpeg_quality: int = 90, max_calls_per_minute: int | None = 20,
                  detector: FaceDetector | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic) -> None:
