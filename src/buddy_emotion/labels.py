@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from buddy_emotion.errors import InvalidArgumentError
+from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = ["EMOTIONS", "FER2013_ORDER", "SADNESS", "normalize_label", "parse_label_values"]
 
@@ -56,7 +56,7 @@ def normalize_label(name: str) -> str:
         ValueError: the name is not an emotion label this library knows.
     """
     if not isinstance(name, str):
-        raise InvalidArgumentError(f"emotion label must be a str, got {name!r}")
+        raise ArgumentTypeError(f"emotion label must be a str, got {name!r}")
     try:
         return _ALIASES[name.strip().lower()]
     except KeyError:
@@ -70,7 +70,7 @@ def parse_label_values(text: str) -> dict[str, float]:
         ValueError: ``text`` is not a str of that form, a number is not finite, or a label is unknown.
     """
     if not isinstance(text, str):
-        raise InvalidArgumentError(f"label values must be a str like 'sadness=0.1,fear=-0.2' or 'none', got {text!r}")
+        raise ArgumentTypeError(f"label values must be a str like 'sadness=0.1,fear=-0.2' or 'none', got {text!r}")
     if text.strip().lower() == "none":
         return {}
     out: dict[str, float] = {}
