@@ -140,3 +140,12 @@ def test_reset_starts_a_new_stream_in_video_mode(astronaut_bgr: np.ndarray) -> N
         assert d.detect_sadness(astronaut_bgr).ok
     with Detector() as plain:
         plain.reset()  # no video mode: nothing to forget
+
+
+def test_video_mode_starts_afresh_when_time_goes_back(astronaut_bgr: np.ndarray) -> None:
+    with Detector(track=True) as d:
+        tracker = d.backend.detector  # type: ignore[attr-defined]
+        assert d.detect_sadness(astronaut_bgr, timestamp=5.0).ok
+        assert d.detect_sadness(astronaut_bgr, timestamp=6.0).ok and tracker._last is not None
+        d.detect_sadness(np.zeros_like(astronaut_bgr), timestamp=0.0)  # a replay from the start: bad frame
+        assert tracker._last is None  # the tracked face was forgotten

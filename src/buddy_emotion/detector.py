@@ -54,6 +54,7 @@ class Detector:
             raise InvalidArgumentError(f"backend {self.backend.name!r} cannot tell sadness (labels: "
                                        f"{self.backend.labels})")
         self._lock = threading.Lock()
+        self._last_ts: float | None = None  # the last timestamp a caller gave (video mode: new stream on a step back)
 
     @property
     def backend_name(self) -> str:
@@ -91,7 +92,9 @@ class Detector:
 
         Args:
             frame: HxWx3 uint8 BGR (OpenCV's convention), HxW grey or HxWx4 BGRA.
-            timestamp: seconds to stamp the reading with: None (``time.time()``) or a finite number.
+            timestamp: seconds to stamp the reading with: None (``time.time()``) or a finite number. In
+                video mode (``track=True``) a timestamp earlier than the last one given starts a new stream
+                (:meth:`reset`), e.g. a video replayed from its start.
 
         Returns:
             A :class:`SadnessReading`; when there is no value its ``reason`` says why (no face, face
@@ -104,6 +107,10 @@ class Detector:
         """
         ts = time.time() if timestamp is None else number("timestamp", timestamp)
         frame = validate_frame(frame)
+        if timestamp is not None:
+            if self._last_ts is not None and ts < self._last_ts:
+                self.reset()  # time went back: another stream, or the same one replayed
+            self._last_ts = ts
         name = self.backend.name
         if int(frame.max()) - int(frame.min()) < 8:  # nothing to see: covered lens, black or blank frame
             return SadnessReading(None, False, None, None, name, ts, NoReadingReason.BAD_FRAME, 0, self.threshold)
