@@ -100,3 +100,11 @@ def test_unknown_options_are_named_with_the_ones_taken() -> None:
     with pytest.raises(ArgumentTypeError, match="backend 'default'.*'foo'.*it takes: model_path") as info:
         backends.create("default", foo=1)
     assert "_" not in str(info.value).split("it takes:")[1].replace("model_path", "").split(",")[0]
+
+
+def test_integers_too_large_for_a_float_are_refused_not_overflowed() -> None:
+    with pytest.raises(ValueError, match="x is out of range"):
+        number("x", 10**400)
+    with pytest.raises(ValueError, match="n must be at most 5"):
+        integer("n", 10**400, hi=5)
+    assert integer("n", 10**30) == 10**30  # exact: no trip through float

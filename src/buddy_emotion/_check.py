@@ -37,7 +37,10 @@ def number(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *
     what = f"a number{f' of {unit}' if unit else ''}"
     if not is_real(value):
         raise _type_error(error)(f"{name} must be {what}, got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int too large for a float, e.g. 10**400 read from a JSON file
+        raise error(f"{name} is out of range (too large), got an integer of {len(str(value))} digits") from None
     if math.isnan(v) or (finite and math.isinf(v)):
         raise error(f"{name} must be a finite number, got {value!r}")
     if v < lo or v > hi or (open_lo and v == lo):
@@ -57,9 +60,12 @@ def integer(name: str, value: Any, lo: int | None = None, hi: int | None = None,
     """``value`` as an int within ``lo..hi``; whole floats (``2.0``) pass, ``2.5``, ``bool`` and ``str`` do not."""
     if not is_real(value):
         raise _type_error(error)(f"{name} must be a whole number, got {value!r}")
-    if not math.isfinite(float(value)) or float(value) != int(value):
+    if isinstance(value, numbers.Integral):
+        v = int(value)  # exact, however large
+    elif not math.isfinite(float(value)) or float(value) != int(value):
         raise error(f"{name} must be a whole number, got {value!r}")
-    v = int(value)
+    else:
+        v = int(value)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         if hi is None:
             rule = f"at least {lo}"

@@ -80,24 +80,6 @@ _MAX_BASELINE_BYTES = 64 * 1024
 _MEASURE_SIZES = (16, 512)  # QualityGate.measure_size: enough pixels to measure, not megabytes per sample
 
 
-def _num(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *,
-         error: type[Exception] = InvalidArgumentError, **kw: Any) -> float:
-    """:func:`_check.number`, also for ints too large for a float (e.g. ``10**400`` from a JSON file)."""
-    try:
-        return _check.number(name, value, lo, hi, error=error, **kw)
-    except OverflowError:
-        raise error(f"{name} is out of range (too large)") from None
-
-
-def _int(name: str, value: Any, lo: int | None = None, hi: int | None = None, *,
-         error: type[Exception] = InvalidArgumentError) -> int:
-    """:func:`_check.integer`, also for ints too large for a float."""
-    try:
-        return _check.integer(name, value, lo, hi, error=error)
-    except OverflowError:
-        raise error(f"{name} is out of range (too large)") from None
-
-
 def _callable_or_none(name: str, value: Any) -> None:
     if value is not None and not callable(value):
         raise ArgumentTypeError(f"{name} must be callable or None, got {type(value).__name__}")
@@ -153,12 +135,12 @@ class QualityGate:
         if not isinstance(self.multiple_faces, str) or self.multiple_faces not in ("dominant", "largest", "reject"):
             raise InvalidArgumentError("multiple_faces must be 'dominant', 'largest' or 'reject', got "
                                        f"{self.multiple_faces!r}")
-        _store(self, "min_face", _int("min_face", self.min_face, 1), (int,))
-        _store(self, "measure_size", _int("measure_size", self.measure_size, *_MEASURE_SIZES), (int,))
+        _store(self, "min_face", _check.integer("min_face", self.min_face, 1), (int,))
+        _store(self, "measure_size", _check.integer("measure_size", self.measure_size, *_MEASURE_SIZES), (int,))
         for name, lo, hi in (("min_sharpness", 0.0, math.inf), ("min_brightness", 0.0, 255.0),
                              ("max_brightness", 0.0, 255.0), ("max_saturated", 0.0, 1.0),
                              ("min_contrast", 0.0, math.inf), ("dominance", 1.0, math.inf)):
-            _store(self, name, _num(name, getattr(self, name), lo, hi), (int, float))
+            _store(self, name, _check.number(name, getattr(self, name), lo, hi), (int, float))
         if not self.min_brightness < self.max_brightness:
             raise InvalidArgumentError(f"min_brightness ({self.min_brightness}) must be below max_brightness "
                                        f"({self.max_brightness})")
@@ -224,10 +206,10 @@ class MonitorOptions:
                              ("baseline_quantile", 0.0, 1.0), ("baseline_margin", 0.0, 10.0),
                              ("max_baseline", 0.0, 0.99), ("min_duration", 0.0, math.inf), ("cooldown", 0.0, math.inf),
                              ("window", 1e-6, math.inf), ("max_gap", 1e-6, math.inf)):
-            _store(self, name, _num(name, getattr(self, name), lo, hi), (int, float))
+            _store(self, name, _check.number(name, getattr(self, name), lo, hi), (int, float))
         for name, low in (("min_window_samples", 1), ("min_samples", 1), ("baseline_window", 1),
                           ("timeline_size", 1), ("calibration_samples", 0)):
-            _store(self, name, _int(name, getattr(self, name), low), (int,))
+            _store(self, name, _check.integer(name, getattr(self, name), low), (int,))
         if not isinstance(self.adapt_baseline, (bool, np.bool_)):
             raise ArgumentTypeError(f"adapt_baseline must be True or False, got {self.adapt_baseline!r}")
         _store(self, "adapt_baseline", bool(self.adapt_baseline), (bool,))
@@ -394,8 +376,8 @@ def raise_level(level: float, margin: float) -> float:
     Raises:
         ValueError: ``level`` is not a number within 0..1, or ``margin`` not a finite number.
     """
-    p = min(max(_num("level", level, 0.0, 1.0), 1e-6), 1.0 - 1e-6)
-    x = math.log(p / (1.0 - p)) + _num("margin", margin)
+    p = min(max(_check.number("level", level, 0.0, 1.0), 1e-6), 1.0 - 1e-6)
+    x = math.log(p / (1.0 - p)) + _check.number("margin", margin)
     try:
         return 1.0 / (1.0 + math.exp(-x))
     except OverflowError:  # x below about -709: the level is 0 to double precision
@@ -403,7 +385,7 @@ def raise_level(level: float, margin: float) -> float:
 
 
 def _check_unit(name: str, value: Any) -> float:
-    return _num(f"baseline {name}", value, 0.0, 1.0, error=BaselineError)
+    return _check.number(f"baseline {name}", value, 0.0, 1.0, error=BaselineError)
 
 
 def _path_arg(name: str, path: Any) -> Path:
@@ -439,8 +421,8 @@ class Baseline:
     def __post_init__(self) -> None:
         for name in ("level", "mean", "spread", "quantile"):
             object.__setattr__(self, name, _check_unit(name, getattr(self, name)))
-        object.__setattr__(self, "samples", _int("baseline samples", self.samples, 1, error=BaselineError))
-        object.__setattr__(self, "created", _num("baseline created", self.created, unit="seconds",
+        object.__setattr__(self, "samples", _check.integer("baseline samples", self.samples, 1, error=BaselineError))
+        object.__setattr__(self, "created", _check.number("baseline created", self.created, unit="seconds",
                                                  error=BaselineError))
 
     @classmethod
@@ -452,9 +434,9 @@ class Baseline:
             TypeError: ``sadness`` is not an iterable of readings.
             ValueError: no reading, a value that is not a number within 0..1, or ``quantile`` outside 0..1.
         """
-        quantile = _num("quantile", quantile, 0.0, 1.0)
+        quantile = _check.number("quantile", quantile, 0.0, 1.0)
         if created is not None:
-            created = _num("created", created, unit="seconds")
+            created = _check.number("created", created, unit="seconds")
         if isinstance(sadness, np.ndarray) and sadness.ndim == 1 and sadness.dtype.kind in "fiu":
             values = sadness.astype(np.float64)  # the monitor's own readings: no per-item checks
         else:
@@ -564,7 +546,7 @@ def measure_face(gray: np.ndarray, box: FaceBox | None, size: int = 64) -> FaceQ
     gray = to_gray(validate_frame(gray, "gray"))
     if box is not None and not isinstance(box, FaceBox):
         raise ArgumentTypeError(f"box must be a FaceBox or None, got {type(box).__name__}")
-    size = _int("size", size, 1, _MEASURE_SIZES[1])
+    size = _check.integer("size", size, 1, _MEASURE_SIZES[1])
     h, w = gray.shape[:2]
     patch = gray
     if box is not None:
@@ -597,7 +579,7 @@ def check_quality(quality: FaceQuality, gate: QualityGate) -> NoReadingReason | 
     if not isinstance(gate, QualityGate):
         raise ArgumentTypeError(f"gate must be a QualityGate, got {type(gate).__name__}")
     for name in ("sharpness", "brightness", "contrast", "saturated"):
-        _num(f"quality.{name}", getattr(quality, name))
+        _check.number(f"quality.{name}", getattr(quality, name))
     if quality.brightness < gate.min_brightness:
         return NoReadingReason.TOO_DARK
     if quality.brightness > gate.max_brightness or quality.saturated > gate.max_saturated:
@@ -629,16 +611,16 @@ def assess_reading(frame: np.ndarray | None, reading: SadnessReading, gate: Qual
         raise ArgumentTypeError(f"gate must be a QualityGate, got {type(gate).__name__}")
     if quality is not None and not isinstance(quality, FaceQuality):
         raise ArgumentTypeError(f"quality must be a FaceQuality or None, got {type(quality).__name__}")
-    t = _num("reading.timestamp", reading.timestamp, unit="seconds")
+    t = _check.number("reading.timestamp", reading.timestamp, unit="seconds")
     faces = reading.faces
-    count = max(_int("reading.face_count", reading.face_count, 0), len(faces))
+    count = max(_check.integer("reading.face_count", reading.face_count, 0), len(faces))
     box = reading.box
     if box is not None and not isinstance(box, FaceBox):
         raise ArgumentTypeError(f"reading.box must be a FaceBox or None, got {type(box).__name__}")
     size = box.size if box is not None else None
     if reading.reason is not None or reading.sadness is None:
         return MonitorSample(t, None, reading.reason or NoReadingReason.BACKEND_ERROR, count, size)
-    sadness = _num("reading.sadness", reading.sadness, 0.0, 1.0)
+    sadness = _check.number("reading.sadness", reading.sadness, 0.0, 1.0)
     if count > 1 and gate.multiple_faces != "largest":
         areas = sorted((f.box.area for f in faces if f.box is not None), reverse=True)
         dominant = len(areas) >= 2 and areas[0] >= gate.dominance * areas[1]
@@ -664,7 +646,7 @@ class Timeline:
     """The last ``maxlen`` samples as :class:`TimelinePoint` (a thread-safe ring buffer, numbers only)."""
 
     def __init__(self, maxlen: int = 3600) -> None:
-        self._points: collections.deque[TimelinePoint] = collections.deque(maxlen=_int("maxlen", maxlen, 1))
+        self._points: collections.deque[TimelinePoint] = collections.deque(maxlen=_check.integer("maxlen", maxlen, 1))
         self._lock = threading.Lock()
 
     @property
@@ -1049,7 +1031,7 @@ class SadnessMonitor:
     def _decide(self, sample: MonitorSample, t: float) -> tuple[SadnessEvent | None, TimelinePoint]:
         o = self.options
         valid = sample.valid
-        s = _num("sample.sadness", sample.sadness, 0.0, 1.0) if valid else 0.0
+        s = _check.number("sample.sadness", sample.sadness, 0.0, 1.0) if valid else 0.0
         if self._last_t is not None and t < self._last_t:
             # time went backwards (a clock stepped back): start the window and spell afresh, but carry the
             # cooldown still to run into the new time base, so that no second event fires too soon
@@ -1281,7 +1263,7 @@ class SadnessMonitor:
                     raise ArgumentTypeError(f"camera.read() must return (frame, timestamp), got {type(got).__name__}")
                 frame, ts = got
                 del got
-                ts = _num("camera timestamp", ts, unit="seconds")
+                ts = _check.number("camera timestamp", ts, unit="seconds")
                 last_ts, last_ts_wall = ts, time.monotonic()
                 if finite:
                     if next_media_t is not None and ts + 1e-9 < next_media_t:
@@ -1328,9 +1310,9 @@ class SadnessMonitor:
         if duration is not None:
             duration = _positive("duration", duration)
         if max_samples is not None:
-            max_samples = _int("max_samples", max_samples, 1)
+            max_samples = _check.integer("max_samples", max_samples, 1)
         if max_errors is not None:
-            max_errors = _int("max_errors", max_errors, 1)
+            max_errors = _check.integer("max_errors", max_errors, 1)
         return interval, duration, max_samples, backoff, max_backoff, max_errors
 
     def _note_camera_error(self, t: float) -> None:
@@ -1436,9 +1418,9 @@ def _timestamp(value: Any, name: str = "timestamp") -> float:
     """``time.time()`` for None, else a finite real number of seconds (not a str, not a bool)."""
     if value is None:
         return time.time()
-    return _num(name, value, unit="seconds")
+    return _check.number(name, value, unit="seconds")
 
 
 def _positive(name: str, value: Any) -> float:
     """A finite number of seconds > 0 (numpy scalars included)."""
-    return _num(name, value, 0.0, open_lo=True, unit="seconds")
+    return _check.number(name, value, 0.0, open_lo=True, unit="seconds")
