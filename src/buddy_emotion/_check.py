@@ -13,6 +13,7 @@ import inspect
 import math
 import numbers
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,9 @@ def integer(name: str, value: Any, lo: int | None = None, hi: int | None = None,
     if not is_real(value):
         raise _type_error(error)(f"{name} must be a whole number, got {value!r}")
     if isinstance(value, numbers.Integral):
-        v = int(value)  # exact, however large
+        v = int(value)  # exact: no trip through float
+        if abs(v) > sys.maxsize:  # no size, count or index of this library gets near it
+            raise error(f"{name} is out of range (too large), got an integer of {len(str(v))} digits")
     elif not math.isfinite(float(value)) or float(value) != int(value):
         raise error(f"{name} must be a whole number, got {value!r}")
     else:
