@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from buddy_emotion._check import existing_file, integer, number, optional_number, timeout
+from buddy_emotion._check import as_path, integer, number, optional_number, timeout
+from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 
 
 @pytest.mark.parametrize("value", [1, 1.5, np.float32(1.5), np.int64(1), np.float64(0.0)])
@@ -52,21 +53,14 @@ def test_optional_number_and_timeout() -> None:
             timeout("t", bad)
 
 
-def test_existing_file(tmp_path) -> None:
-    f = tmp_path / "a.json"
-    f.write_text("{}")
-    assert existing_file("path", str(f)) == f
-    for bad, says in ((None, "a file path"), (tmp_path / "none.json", "no such file"), (tmp_path, "not a regular file"),
-                      ("a\x00b", "NUL")):
-        with pytest.raises(ValueError, match=says):
-            existing_file("path", bad)
-    with pytest.raises(OSError, match="^path: not a regular file"):  # an OSError-based error class is not re-wrapped
-        existing_file("path", tmp_path, error=OSError)
-    if hasattr(os, "mkfifo"):
-        fifo = tmp_path / "pipe"
-        os.mkfifo(fifo)
-        with pytest.raises(ValueError, match="not a regular file"):  # opening it would block
-            existing_file("path", fifo)
+def test_as_path() -> None:
+    assert as_path("path", "a/b.json") == Path("a/b.json") and as_path("path", Path("x")) == Path("x")
+    for bad, kind, says in ((None, ArgumentTypeError, "a file path"), (b"a", ArgumentTypeError, "a file path"),
+                            (3, ArgumentTypeError, "a file path"), ("a\x00b", InvalidArgumentError, "NUL")):
+        with pytest.raises(kind, match=says):
+            as_path("path", bad)
+    with pytest.raises(OSError, match="folder must be a folder"):  # the caller's error class, not re-wrapped
+        as_path("folder", None, what="a folder", error=OSError)
 
 
 def test_bad_arguments_raise_the_librarys_own_errors(tmp_path) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 
-__all__ = ["options_for", "is_real", "number", "integer", "optional_number", "timeout", "existing_file"]
+__all__ = ["options_for", "is_real", "number", "integer", "optional_number", "timeout", "as_path"]
 
 
 def is_real(value: Any) -> bool:
@@ -93,22 +93,16 @@ def timeout(name: str, value: Any) -> float | None:
     return None if math.isinf(v) else v
 
 
-def existing_file(name: str, path: Any, error: type[Exception] = InvalidArgumentError) -> Path:
-    """``path`` (str or path-like) as a :class:`Path` to an existing regular file (not a folder, pipe or device)."""
-    if path is None or isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
-        raise _type_error(error)(f"{name} must be a file path, got {path!r}")
-    p = Path(os.fspath(path))
-    if "\x00" in str(p):
-        raise error(f"{name} must not contain a NUL character: {str(p)!r}")
-    try:
-        exists, regular = p.exists(), p.is_file()
-    except OSError as e:  # e.g. a name too long, or no permission to look
-        raise error(f"{name}: cannot access {p}: {e}") from None
-    if not exists:
-        raise error(f"{name}: no such file: {p}")
-    if not regular:
-        raise error(f"{name}: not a regular file: {p}")
-    return p
+def as_path(name: str, value: Any, what: str = "a file path", error: type[Exception] = InvalidArgumentError) -> Path:
+    """``value`` (str or path-like) as a :class:`Path`, without touching the file system; else ``error``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise _type_error(error)(f"{name} must be {what}, got {value!r}")
+    text = os.fspath(value)
+    if not isinstance(text, str):  # a path-like that gives bytes
+        raise _type_error(error)(f"{name} must be {what}, got {value!r}")
+    if "\x00" in text:
+        raise error(f"{name} must not contain a NUL character: {text!r}")
+    return Path(text)
 
 
 def options_for(what: str, cls: type, *args: Any, **options: Any) -> None:

@@ -7,11 +7,11 @@ too) or ``HxWx4`` BGRA. Anything else raises :class:`~buddy_emotion.errors.Inval
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from buddy_emotion._check import as_path
 from buddy_emotion.errors import ImageFileError, InvalidFrameError
 
 __all__ = ["validate_frame", "to_gray", "to_bgr", "load_image", "MIN_SIDE", "MAX_SIDE", "MAX_PIXELS"]
@@ -95,15 +95,11 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     """
     import cv2
 
-    if not isinstance(path, (str, os.PathLike)):
-        raise ImageFileError(f"path must be an image file path (str or path-like), got {path!r}")
+    p = as_path("path", path, "an image file path (str or path-like)", ImageFileError)
     try:
-        p = Path(os.fspath(path))
         missing, folder = not p.exists(), p.is_dir()
-    except (OSError, TypeError, ValueError) as e:  # a NUL character, a bytes path-like, a name too long
+    except OSError as e:  # e.g. a name too long
         raise ImageFileError(f"path is not a usable file path: {path!r} ({e})") from None
-    if "\x00" in str(p):
-        raise ImageFileError(f"path must not contain a NUL character: {str(p)!r}")
     if missing:
         raise ImageFileError(f"image file not found: {p}")
     if folder:

@@ -388,16 +388,6 @@ def _check_unit(name: str, value: Any) -> float:
     return _check.number(f"baseline {name}", value, 0.0, 1.0, error=BaselineError)
 
 
-def _path_arg(name: str, path: Any) -> Path:
-    """``path`` (str or path-like) as a :class:`Path`; else :class:`BaselineError` naming ``name``."""
-    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
-        raise BaselineError(f"{name} must be a file path, got {path!r}")
-    p = Path(os.fspath(path))
-    if "\x00" in str(p):
-        raise BaselineError(f"{name} must not contain a NUL character: {str(p)!r}")
-    return p
-
-
 @dataclass(frozen=True)
 class Baseline:
     """A user's resting sadness: how sad their calm face reads. Numbers only.
@@ -466,7 +456,7 @@ class Baseline:
         Raises:
             BaselineError: ``path`` is not a file path, or the file cannot be written.
         """
-        p = _path_arg("path", path)
+        p = _check.as_path("path", path, error=BaselineError)
         try:
             p.write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")
         except OSError as e:
@@ -481,7 +471,7 @@ class Baseline:
             BaselineError: ``path`` is not a file path; the file is missing, not a regular file (a folder, pipe
                 or device), too large, unreadable, not JSON, not a baseline, or out of range.
         """
-        p = _path_arg("path", path)
+        p = _check.as_path("path", path, error=BaselineError)
         try:
             # a regular file only (a FIFO would block, /dev/zero never end), and never more than the limit
             if not stat.S_ISREG(p.stat().st_mode):

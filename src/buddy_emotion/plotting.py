@@ -90,8 +90,7 @@ def _checked_events(events: Any) -> list[Any]:
     return evs
 
 
-def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
-    out = Path(os.fspath(path))
+def _save(fig: Any, out: Path) -> Path:
     try:
         fig.savefig(out, format=(out.suffix[1:].lower() or "png") if out.suffix else "png")
     except (OSError, ValueError) as e:
@@ -126,8 +125,7 @@ def plot_timeline(timeline: Iterable[Any], path: str | os.PathLike[str], events:
     points = _checked_points(timeline)
     evs = _checked_events(events)
     threshold = _level("threshold", threshold)
-    if path is None or isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
-        raise ArgumentTypeError(f"path must be a file path, got {path!r}")
+    out = _check.as_path("path", path)
     fig, ax = _figure(11.0, 4.2)
     nan = math.nan
     ts = [float(_get(p, "timestamp", 0.0)) for p in points]
@@ -202,7 +200,7 @@ def plot_timeline(timeline: Iterable[Any], path: str | os.PathLike[str], events:
     if points or evs:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, out)
 
 
 def plot_readings(readings: Sequence[Any], path: str | os.PathLike[str], *, title: str | None = None,

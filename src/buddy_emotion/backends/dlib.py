@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import threading
 from collections.abc import Sequence
 from importlib import resources
@@ -34,7 +33,6 @@ from buddy_emotion import _check
 from buddy_emotion import landmarks as L
 from buddy_emotion.backends.base import EmotionBackend, Viability, checked_crops, require
 from buddy_emotion.errors import (
-    ArgumentTypeError,
     BackendUnavailableError,
     InvalidArgumentError,
     MissingDependencyError,
@@ -66,12 +64,6 @@ def bundled_model_card() -> dict[str, Any]:
         raise ModelFileError(f"the dlib model card is missing or corrupt: {path} ({e})") from None
 
 
-def _path(name: str, value: Any) -> Path:
-    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
-        raise ArgumentTypeError(f"{name} must be a file path, got {value!r}")
-    return Path(value)
-
-
 _NEED = ("mean", "scale", "w2", "b2", "prior")
 
 
@@ -82,7 +74,7 @@ def load_model(path: str | Path) -> dict[str, np.ndarray]:
         ModelFileError: missing, unreadable or inconsistent file.
         TypeError: ``path`` is not a path.
     """
-    p = _path("path", path)
+    p = _check.as_path("path", path)
     if not p.is_file():
         raise ModelFileError(f"dlib classifier not found: {p}")
     try:
@@ -158,9 +150,9 @@ class DlibBackend(EmotionBackend):
         self.detect_width = _check.integer("detect_width", detect_width, 64, 8192)
         self.min_score = _check.number("min_score", min_score, -2.0, 5.0)  # a HOG detection score
         if predictor_path is not None:
-            predictor_path = _path("predictor_path", predictor_path)
+            predictor_path = _check.as_path("predictor_path", predictor_path)
         if model_path is not None:
-            model_path = _path("model_path", model_path)
+            model_path = _check.as_path("model_path", model_path)
         self._dlib = require("dlib", "dlib", "dlib")
         self.mirror = bool(mirror)
         if predictor_path is None:
@@ -203,9 +195,9 @@ class DlibBackend(EmotionBackend):
             if L.predictor_path(68) is None:
                 return Viability(False, f"shape_predictor_68_face_landmarks.dat not found; reinstall: {HINT}")
         try:
-            if predictor_path is not None and not _path("predictor_path", predictor_path).is_file():
+            if predictor_path is not None and not _check.as_path("predictor_path", predictor_path).is_file():
                 return Viability(False, f"landmark model not found: {predictor_path}")
-            path = bundled_model_path() if model_path is None else _path("model_path", model_path)
+            path = bundled_model_path() if model_path is None else _check.as_path("model_path", model_path)
         except TypeError as e:
             return Viability(False, str(e))
         if not path.is_file():

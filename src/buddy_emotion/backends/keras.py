@@ -150,11 +150,9 @@ class KerasBackend(EmotionBackend):
             raise InvalidArgumentError(f"runtime must be 'litert' or 'tensorflow', got {runtime!r}")
         if color not in ("bgr", "rgb"):
             raise InvalidArgumentError(f"color must be 'bgr' or 'rgb', got {color!r}")
-        if model_path is not None and (isinstance(model_path, bool) or not isinstance(model_path, (str, os.PathLike))):
-            raise ArgumentTypeError(f"model_path must be a file path or None, got {model_path!r}")
         self.runtime: Runtime = runtime
         bundled = model_path is None
-        self.model_path = bundled_model_path(runtime) if bundled else Path(model_path)  # type: ignore[arg-type]
+        self.model_path = bundled_model_path(runtime) if bundled else _check.as_path("model_path", model_path)
         if not self.model_path.is_file():
             where = "the bundled model" if bundled else "model file"
             raise ModelFileError(f"{where} not found: {self.model_path}")

@@ -43,12 +43,6 @@ def _positive_seconds(name: str, value: Any) -> float:
     return _check.number(name, value, 0.0, open_lo=True, error=CameraError)
 
 
-def _source_path(name: str, value: Any) -> Path:
-    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
-        raise CameraError(f"{name} must be a file or folder path, got {value!r}")
-    return Path(os.fspath(value))
-
-
 def _extensions(value: Any) -> tuple[str, ...]:
     """File extensions, lower case with a leading dot: ``"png"`` and ``".PNG"`` both give ``".png"``."""
     if isinstance(value, str):
@@ -93,7 +87,7 @@ class VideoFileCamera(Camera):
         _capture_factory: Callable[[str], Any] | None = None,
     ) -> None:
         super().__init__()
-        self.path = _source_path("path", path)
+        self.path = _check.as_path("path", path, "a file or folder path", CameraError)
         self.step = None if step is None else _positive_seconds("step", step)
         self._factory = _capture_factory
         self._capture: Any = None
@@ -213,7 +207,7 @@ class ImageFolderCamera(Camera):
         extensions: Iterable[str] = IMAGE_EXTENSIONS,
     ) -> None:
         super().__init__()
-        self.folder = _source_path("folder", folder)
+        self.folder = _check.as_path("folder", folder, "a file or folder path", CameraError)
         self.fps = _positive_seconds("fps", fps)
         self.loop = bool(loop)
         self.extensions = _extensions(extensions)

@@ -22,15 +22,14 @@ non-maximum suppression (IoU 0.3, as MediaPipe does).
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from buddy_emotion._check import integer, number
+from buddy_emotion._check import as_path, integer, number
 from buddy_emotion._runtime import quiet_stderr
-from buddy_emotion.errors import ArgumentTypeError, BackendUnavailableError, InvalidArgumentError, ModelFileError
+from buddy_emotion.errors import BackendUnavailableError, InvalidArgumentError, ModelFileError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.types import FaceBox
 
@@ -187,9 +186,7 @@ class BlazeFaceDetector:
         self.track = bool(track)
         self.roi_scale = number("roi_scale", roi_scale, 1.5, 6.0)
         self.refresh_every = integer("refresh_every", refresh_every, 1)
-        if model_path is not None and not isinstance(model_path, (str, os.PathLike)):
-            raise ArgumentTypeError(f"model_path must be a file path or None, got {model_path!r}")
-        self._path = MODEL_FILE if model_path is None else Path(model_path)
+        self._path = MODEL_FILE if model_path is None else as_path("model_path", model_path)
         if not self._path.is_file():
             raise ModelFileError(f"BlazeFace model not found: {self._path}")
         self._threads = integer("num_threads", num_threads, 0, 256)
