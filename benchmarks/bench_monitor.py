@@ -548,9 +548,9 @@ def _model_id(detector: Any) -> str:
     for part in ("views", "class_bias", "crop_scale", "crop_shift", "detector"):  # what else changes the readings
         h.update(repr(getattr(backend, part, None)).encode())
     # and the code that makes them: the backend, the face detector and the quality measures
-    from buddy_emotion import monitor
+    from buddy_emotion.monitor import quality
 
-    for obj in (backend, getattr(backend, "detector", None), monitor):
+    for obj in (backend, getattr(backend, "detector", None), quality):
         if obj is not None:
             source = inspect.getsourcefile(obj if inspect.ismodule(obj) else type(obj))
             if source:
