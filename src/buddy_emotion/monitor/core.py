@@ -57,7 +57,7 @@ class _EventQueue:
 
 
 class SadnessMonitor:
-    """Decides, sample by sample, when Buddy should speak first (see :mod:`buddy_emotion.monitor` and ``docs/monitor.md``).
+    """Decides, sample by sample, when Buddy should speak first (see :mod:`buddy_emotion.monitor`).
 
     Args:
         detector: a :class:`~buddy_emotion.detector.Detector` (or anything with ``detect_sadness(frame,
