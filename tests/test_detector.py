@@ -42,8 +42,11 @@ def test_main_face_is_the_largest() -> None:
 
 
 def test_threshold_and_reasons() -> None:
-    d = Detector(_Scripted([_face(0, 60, 0.6)]), threshold=0.55)
-    assert d.detect_sadness(FRAME).is_sad
+    # the threshold is the detector's own (0.6 is sad at the default 0.5) and inclusive
+    r = Detector(_Scripted([_face(0, 60, 0.6)]), threshold=0.7).detect_sadness(FRAME)
+    assert r.sadness == pytest.approx(0.6) and not r.is_sad and r.threshold == 0.7
+    assert Detector(_Scripted([_face(0, 60, 0.7)]), threshold=0.7).detect_sadness(FRAME).is_sad
+    assert Detector(_Scripted([_face(0, 60, 0.6)]), threshold=0.55).detect_sadness(FRAME).is_sad
     assert Detector(_Scripted([]), min_face=40).detect_sadness(FRAME).reason is NoReadingReason.NO_FACE
     small = Detector(_Scripted([_face(0, 20, 0.9)]), min_face=40).detect_sadness(FRAME)
     assert small.reason is NoReadingReason.FACE_TOO_SMALL and small.sadness is None and not small.is_sad

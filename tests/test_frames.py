@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -30,14 +31,22 @@ def test_messages_say_what_was_wrong() -> None:
         validate_frame(np.zeros((10, 10, 2), np.uint8))
     with pytest.raises(InvalidFrameError, match="too large"):
         validate_frame(np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), (20000, 20000), (0, 0)))
+    with pytest.raises(InvalidFrameError, match="too large"):  # each side allowed, too many pixels in all
+        validate_frame(np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), (9000, 9000), (0, 0)))
 
 
 @pytest.mark.parametrize("shape", [(48, 64), (48, 64, 1), (48, 64, 3), (48, 64, 4)])
 def test_accepted_layouts_convert(shape: tuple[int, ...]) -> None:
     frame = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
     f = validate_frame(frame)
-    assert to_gray(f).shape == (48, 64)
-    assert to_bgr(f).shape == (48, 64, 3)
+    if len(shape) == 3 and shape[2] >= 3:  # BGR or BGRA: the B, G, R planes in that order
+        bgr = frame[..., :3]
+        grey = cv2.cvtColor(np.ascontiguousarray(bgr), cv2.COLOR_BGR2GRAY)
+    else:  # grey: copied into all three planes
+        grey = frame.reshape(48, 64)
+        bgr = np.repeat(grey[..., None], 3, axis=2)
+    np.testing.assert_array_equal(to_bgr(f), bgr)
+    np.testing.assert_array_equal(to_gray(f), grey)
 
 
 def test_validate_does_not_copy() -> None:
