@@ -187,6 +187,24 @@ def test_member_invalid_frame_error_is_reraised() -> None:
     assert fb.status()[0].healthy
 
 
+def test_labels_are_the_union_of_the_members() -> None:
+    fb = FallbackBackend([_BadFrameBackend(), "default"])  # the first member knows two labels only
+    assert fb.labels == tuple(label for label in EMOTIONS if label != "contempt")
+    fb.close()
+
+
+def test_members_already_made_are_closed_when_a_later_one_fails() -> None:
+    closed: list[str] = []
+
+    class _Tracked(_BadFrameBackend):
+        def close(self) -> None:
+            closed.append(self.name)
+
+    with pytest.raises(BackendNotFoundError):
+        FallbackBackend([_Tracked(), "no-such-backend"])
+    assert closed == ["picky"]
+
+
 def test_classify_faces_goes_to_a_member_that_takes_crops(server: ReplayServer) -> None:
     crop = sample_face_frame()[30:230, 140:320]
     fb = FallbackBackend([azure(server), "default"])

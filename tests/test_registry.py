@@ -74,6 +74,19 @@ def test_entry_point_backends(monkeypatch) -> None:
     assert isinstance(backends.create("toy_ep"), _Toy)
 
 
+def test_a_plug_in_cannot_take_a_built_in_name(monkeypatch) -> None:
+    from importlib import metadata
+
+    ep = metadata.EntryPoint("default", f"{__name__}:_Toy", backends.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(backends.metadata, "entry_points",
+                        lambda group: [ep] if group == backends.ENTRY_POINT_GROUP else [])
+    b = backends.create("default")
+    try:
+        assert not isinstance(b, _Toy) and b.name == "keras"
+    finally:
+        b.close()
+
+
 def test_default_is_viable_offline() -> None:
     v = backends.available()["default"]
     assert v.ok, v.reason
