@@ -76,6 +76,16 @@ def test_folder_replays_in_natural_order_with_index_over_fps_timestamps(tmp_path
         assert abs(int(frame[0, 0, 2]) - 77) <= 3
 
 
+def test_folder_extensions_ignore_case_and_reopening_replays_from_the_start(tmp_path: Path) -> None:
+    values = write_images(tmp_path, ["a.PNG", "b.Jpg"])
+    cam = ImageFolderCamera(tmp_path)
+    for _ in range(2):  # open, replay, close, and again
+        with cam:
+            got = list(cam)
+        assert [ts for _, ts in got] == [0.0, 2.0]
+        assert abs(int(got[0][0][0, 0, 0]) - values["a.PNG"]) <= 3
+
+
 def test_folder_end_of_stream_and_custom_fps(tmp_path: Path) -> None:
     write_images(tmp_path, ["a.png", "b.png"])
     cam = ImageFolderCamera(tmp_path, fps=4)

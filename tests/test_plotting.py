@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,24 @@ def test_plot_timeline_with_events_and_gated_samples(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["timeline.png"]  # nothing else written
 
 
+def test_plot_timeline_draws_every_sample_the_gated_ones_and_the_events(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from buddy_emotion import plotting
+
+    made: list[tuple[Any, Any]] = []
+    real = plotting._figure
+    monkeypatch.setattr(plotting, "_figure", lambda *a: made.append(real(*a)) or made[-1])
+    m = run_monitor()
+    plot_timeline(m.timeline, tmp_path / "t.png", events=m.recent_events)
+    ax = made[0][1]
+    labels = ax.get_legend_handles_labels()[1]
+    assert "Buddy speaks" in labels and "enter level" in labels and "smoothed" in labels
+    gated = [label for label in labels if label.startswith("gated: ")]
+    assert sum(int(label.rsplit("(", 1)[1].rstrip(")")) for label in gated) == sum(not p.valid for p in m.timeline)
+    samples = [c for c in ax.collections if c.get_label() == "sadness (sample)"]
+    assert len(samples) == 1 and len(samples[0].get_offsets()) == sum(p.valid for p in m.timeline)
+
+
 def test_plot_timeline_accepts_plain_sequences_and_dicts(tmp_path: Path) -> None:
     pts = [TimelinePoint(float(t), 0.2, None, 0.2, 0.5, 0.4, MonitorState.CALM) for t in range(0, 60, 2)]
     pts.append(TimelinePoint(60.0, None, NoReadingReason.CAMERA_ERROR, None, 0.5, 0.4, MonitorState.CALM))
@@ -122,13 +141,16 @@ def test_missing_matplotlib_names_the_extra(tmp_path: Path, monkeypatch: pytest.
     assert not (tmp_path / "x.png").exists()
 
 
-def test_plotting_does_not_touch_pyplot_or_the_global_backend(tmp_path: Path) -> None:
-    import matplotlib
-
-    before = matplotlib.get_backend() if "matplotlib.pyplot" in sys.modules else None
-    plot_timeline([TimelinePoint(0.0, 0.2, None, None, 0.5, 0.4, MonitorState.CALM)], tmp_path / "x.png")
-    if before is not None:
-        assert matplotlib.get_backend() == before
+def test_plotting_does_not_import_pyplot_or_touch_the_global_backend(tmp_path: Path) -> None:
+    # the backend is read raw: matplotlib.get_backend() would itself import pyplot to resolve it
+    code = ("import sys, matplotlib; from buddy_emotion.plotting import plot_timeline; "
+            "raw = lambda: dict.__getitem__(matplotlib.rcParams, 'backend'); "
+            "before = raw(); plot_timeline([], sys.argv[1]); "
+            "print('matplotlib.pyplot' in sys.modules, raw() is before)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.png")], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.split() == ["False", "True"], out.stderr
+    assert (tmp_path / "x.png").read_bytes()[:8] == PNG_MAGIC
 
 
 @pytest.mark.parametrize(("args", "kw", "says"), [
