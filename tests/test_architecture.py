@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     {"cli"},
 ]
 LEVEL = {part: i for i, layer in enumerate(LAYERS) for part in layer}
+TOP = "buddy_emotion (the public API)"
 
 
 def _part(path: Path) -> str:
@@ -33,20 +34,28 @@ def _part(path: Path) -> str:
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
-    """(line, imported part) for every import of ``buddy_emotion.<part>`` in ``path``, deferred ones included."""
+    """(line, imported part) for every import of the package in ``path``, deferred and relative ones included.
+
+    A name imported from the package itself (``from buddy_emotion import Detector``) is the public API,
+    ``TOP``, above every part; a part imported that way (``from buddy_emotion import backends``) is that part.
+    """
+    here = ["buddy_emotion", *path.relative_to(PACKAGE).with_suffix("").parts][:-1]  # the file's package
     out = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = node.module.split(".")
-            if names[0] != "buddy_emotion":
+        if isinstance(node, ast.ImportFrom):
+            base = here[: len(here) - node.level + 1] if node.level else []
+            names = [*base, *(node.module.split(".") if node.module else [])]
+            if names[:1] != ["buddy_emotion"]:
                 continue
             if len(names) > 1:
                 out.append((node.lineno, names[1]))
-            else:  # from buddy_emotion import x: a part, or a name of the package's public API
-                out.extend((node.lineno, a.name) for a in node.names)
+            else:
+                out.extend((node.lineno, a.name if a.name in LEVEL else TOP) for a in node.names)
         elif isinstance(node, ast.Import):
-            out.extend((node.lineno, a.name.split(".")[1]) for a in node.names
-                       if a.name.startswith("buddy_emotion."))
+            for a in node.names:
+                names = a.name.split(".")
+                if names[0] == "buddy_emotion":
+                    out.append((node.lineno, names[1] if len(names) > 1 else TOP))
     return out
 
 
@@ -62,5 +71,5 @@ def test_every_part_has_a_layer() -> None:
 def test_no_import_goes_up(path: Path) -> None:
     me = _part(path)
     upward = [f"line {line}: {me} imports {target}" for line, target in _imports(path)
-              if target != me and LEVEL.get(target, -1) >= LEVEL[me]]
+              if target != me and LEVEL.get(target, len(LAYERS)) >= LEVEL[me]]
     assert upward == []
