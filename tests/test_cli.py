@@ -114,6 +114,7 @@ def test_tta_is_refused_for_backends_without_views(capsys, tmp_path) -> None:
     assert main(["analyze", "--sample", "astronaut", "--backend", "dlib", "--tta", "none"]) == 2
     assert "--tta applies to the default and keras backends" in capsys.readouterr().err
     assert main(["eval", str(tmp_path / "none.npz"), "--backend", "azure", "--tta", "flip"]) == 2
+    assert "--tta applies to the default and keras backends, not 'azure'" in capsys.readouterr().err
 
 
 def test_class_bias_option(capsys) -> None:
@@ -127,6 +128,7 @@ def test_class_bias_option(capsys) -> None:
         main(["analyze", "--sample", "astronaut", "--class-bias", "bored=1"])
     assert "unknown emotion label" in capsys.readouterr().err
     assert main(["analyze", "--sample", "astronaut", "--backend", "dlib", "--class-bias", "none"]) == 2
+    assert "--class-bias applies to the default and keras backends, not 'dlib'" in capsys.readouterr().err
 
 
 def test_cli_tta_choices_are_the_backend_view_sets() -> None:
