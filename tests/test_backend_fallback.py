@@ -161,6 +161,8 @@ def test_no_member_can_run() -> None:
 def test_unknown_member_name() -> None:
     with pytest.raises(BackendNotFoundError):
         FallbackBackend(["azure", "no-such-backend"])
+    with pytest.raises(ValueError, match="cannot contain the backend 'fallback'"):
+        FallbackBackend(["fallback", "default"])
 
 
 def test_invalid_frame_is_raised_without_marking_down(server: ReplayServer) -> None:

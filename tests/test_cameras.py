@@ -102,6 +102,8 @@ def test_folder_end_of_stream_and_custom_fps(tmp_path: Path) -> None:
 
 def test_folder_loop_keeps_going_with_growing_timestamps(tmp_path: Path) -> None:
     values = write_images(tmp_path, ["a.png", "b.png"])
+    (tmp_path / "c.png").mkdir()  # a folder named like an image is not one
+    assert ImageFolderCamera(tmp_path).finite and not ImageFolderCamera(tmp_path, loop=True).finite
     with ImageFolderCamera(tmp_path, fps=1, loop=True) as cam:
         got = [cam.read() for _ in range(5)]
     assert [ts for _, ts in got] == [0.0, 1.0, 2.0, 3.0, 4.0]

@@ -48,6 +48,9 @@ def test_threshold_and_reasons() -> None:
     assert Detector(_Scripted([_face(0, 60, 0.7)]), threshold=0.7).detect_sadness(FRAME).is_sad
     assert Detector(_Scripted([_face(0, 60, 0.6)]), threshold=0.55).detect_sadness(FRAME).is_sad
     assert Detector(_Scripted([]), min_face=40).detect_sadness(FRAME).reason is NoReadingReason.NO_FACE
+    assert Detector(_Scripted([_face(0, 40, 0.9)]), min_face=40).detect_sadness(FRAME).reason is None  # inclusive
+    assert Detector(_Scripted([_face(0, 39, 0.9)]), min_face=40).detect_sadness(FRAME).reason is (
+        NoReadingReason.FACE_TOO_SMALL)
     small = Detector(_Scripted([_face(0, 20, 0.9)]), min_face=40).detect_sadness(FRAME)
     assert small.reason is NoReadingReason.FACE_TOO_SMALL and small.sadness is None and not small.is_sad
     black = Detector(_Scripted([_face(0, 60, 0.9)])).detect_sadness(np.zeros((100, 100, 3), np.uint8))

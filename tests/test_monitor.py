@@ -532,6 +532,10 @@ def test_contrast_and_saturation_gates() -> None:
     assert check_quality(FaceQuality(2.0, 180.0, 5.0, 0.0), gate) is NoReadingReason.OVEREXPOSED  # flat, bright
     assert check_quality(FaceQuality(2.0, 150.0, 40.0, 0.5), gate) is NoReadingReason.OVEREXPOSED  # half clipped
     assert check_quality(FaceQuality(2.0, 150.0, 40.0, 0.0), gate) is None
+    # light first: a dark or washed-out face also measures as blurred, and the light is what to fix
+    assert check_quality(FaceQuality(0.1, 20.0, 5.0, 0.0), gate) is NoReadingReason.TOO_DARK
+    assert check_quality(FaceQuality(0.1, 240.0, 5.0, 0.9), gate) is NoReadingReason.OVEREXPOSED
+    assert check_quality(FaceQuality(0.1, 150.0, 40.0, 0.0), gate) is NoReadingReason.BLURRED
 
 
 def test_monitor_marks_gated_samples(face_frame: tuple[np.ndarray, FaceBox]) -> None:
