@@ -54,6 +54,33 @@ def test_train_then_resume(fake_npz: Path, tmp_path: Path) -> None:
         assert [int(r["epoch"]) for r in csv.DictReader(fh)] == [0, 1]
 
 
+def test_a_run_cut_short_resumes_where_it_stopped(fake_npz: Path, tmp_path: Path, monkeypatch) -> None:
+    import buddy_emotion.training.fer as fer
+
+    cfg = fer.TrainConfig(data=str(fake_npz), out_dir=str(tmp_path / "run"), epochs=3, batch_size=32,
+                          widths=(8, 16, 16), seed=7, threads=1)
+    real, calls = fer.learning_rate_at, []
+
+    def cut_at_the_second_epoch(progress: float, peak: float) -> float:
+        calls.append(progress)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the machine goes away after the first epoch
+        return real(progress, peak)
+
+    monkeypatch.setattr(fer, "learning_rate_at", cut_at_the_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        fer.train(cfg)
+    assert (tmp_path / "run" / "backup").is_dir()
+    monkeypatch.setattr(fer, "learning_rate_at", real)
+    wall = float((tmp_path / "run" / "wall_time_s.txt").read_text())
+    fer.train(cfg)  # resumes: the first epoch is not trained again, its log and wall time are kept
+    with (tmp_path / "run" / "history.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert float(rows[1]["wall_s"]) >= wall
+    assert not (tmp_path / "run" / "backup").exists()
+
+
 def test_compact_copy_is_lossless(fake_npz: Path, tmp_path: Path) -> None:
     from buddy_emotion.training.fer import compact, load_split
 
