@@ -188,6 +188,27 @@ def test_bad_crop_convention_is_rejected(kwargs: dict) -> None:
         KerasBackend(**kwargs)
 
 
+def test_analyze_classifies_the_crop_its_convention_cuts(astronaut_bgr: np.ndarray) -> None:
+    import cv2
+
+    from buddy_emotion.face_detection import crop_face
+
+    b = KerasBackend(tta=False)
+    (face,) = b.analyze(astronaut_bgr)
+    assert face.box is not None
+    gray = cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY)
+    crop = crop_face(gray, face.box, scale=b.crop_scale, shift=b.crop_shift)
+    assert dict(face.scores) == pytest.approx(dict(b.classify_faces([crop])[0].scores), abs=1e-6)
+
+
+def test_input_range_maps_both_ends() -> None:
+    # (10, 137.5) maps a grey level p to 10 + p / 2, so a face 2k gives the input the default (0, 255) gives k + 10
+    k = np.random.default_rng(3).integers(0, 100, (48, 48)).astype(np.uint8)
+    got = KerasBackend(bundled_model_path(), input_range=(10.0, 137.5), tta=False).classify_faces([2 * k])
+    want = KerasBackend(bundled_model_path(), tta=False).classify_faces([k + 10])
+    assert dict(got[0].scores) == pytest.approx(dict(want[0].scores), abs=1e-5)
+
+
 def test_crop_convention_defaults_to_the_detectors() -> None:
     from buddy_emotion.face_detection import BlazeFaceDetector, HaarFaceDetector
 

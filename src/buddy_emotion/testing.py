@@ -114,9 +114,13 @@ class BackendContract:
         import cv2
 
         frame = self.face_frame()
-        n = len(backend.analyze(frame))
-        assert len(backend.analyze(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))) == n
-        assert len(backend.analyze(cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA))) == n
+        faces = backend.analyze(frame)
+        assert len(backend.analyze(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))) == len(faces)
+        # BGRA holds the same B, G, R planes: the same faces and scores
+        bgra = backend.analyze(cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA))
+        assert [f.box for f in bgra] == [f.box for f in faces]
+        for a, b in zip(bgra, faces):
+            assert dict(a.scores) == pytest.approx(dict(b.scores), abs=1e-6)
 
     @pytest.mark.parametrize("kind", sorted(BAD_FRAMES))
     def test_analyze_rejects_bad_frames(self, backend: EmotionBackend, kind: str) -> None:
@@ -150,5 +154,9 @@ class BackendContract:
     def test_use_after_close_says_so(self) -> None:
         b = self.make_backend()
         b.close()
+        with pytest.raises(BackendUnavailableError, match="closed"):
+            b.analyze(blank_frame())
+        with self.make_backend() as b:  # leaving the with block closes it
+            pass
         with pytest.raises(BackendUnavailableError, match="closed"):
             b.analyze(blank_frame())
