@@ -54,6 +54,21 @@ def test_finds_the_astronaut(blaze: BlazeFaceDetector, colour: bool) -> None:
     assert 0.5 < conf <= 1.0
 
 
+@pytest.mark.parametrize(("top", "pad_right", "box", "conf"), [
+    (0, 0, FaceBox(178, 77, 98, 98), 0.9285),  # the sample frame, 512x512
+    (60, 300, FaceBox(174, 16, 102, 102), 0.9519),  # 240x812, the face near the letterbox padding above
+])
+def test_golden_output_of_the_pinned_model(blaze: BlazeFaceDetector, top: int, pad_right: int, box: FaceBox,
+                                           conf: float) -> None:
+    """What the vendored model (pinned by its SHA-256) gives on fixed frames: the input's colour order,
+    range and letterbox padding all move these numbers."""
+    frame = cv2.copyMakeBorder(sample_face_frame()[top:top + 240 if top else None], 0, 0, 0, pad_right,
+                               cv2.BORDER_CONSTANT, value=0)
+    (found, score), = blaze.scores(frame)
+    assert found.iou(box) > 0.9 and score == pytest.approx(conf, abs=0.003)
+    assert BlazeFaceDetector(min_score=score + 0.02).scores(frame) == []  # min_score reaches the model
+
+
 @pytest.mark.parametrize("shape", [(480, 640), (720, 1280), (640, 480), (300, 300)])
 def test_letterboxing_maps_boxes_back_to_the_frame(blaze: BlazeFaceDetector, shape: tuple[int, int]) -> None:
     """The same face placed in frames of other shapes is found at the same place.
