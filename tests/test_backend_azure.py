@@ -106,6 +106,14 @@ def test_two_faces_largest_first(server: ReplayServer) -> None:
     assert faces[1].dominant == "sadness" and faces[1].sadness == pytest.approx(0.768, abs=1e-3)
 
 
+def test_faces_are_sorted_largest_first_whatever_order_the_service_gives(server: ReplayServer) -> None:
+    fixture = load_fixture("two_faces")
+    fixture["responses"][0]["body"].reverse()
+    server.play(fixture)
+    faces = make(server).analyze(two_face_frame())
+    assert [f.box for f in faces] == [FaceBox(173, 61, 106, 106), FaceBox(749, 64, 99, 99)]
+
+
 def test_no_face_gives_empty_list(server: ReplayServer) -> None:
     server.play("no_face")
     assert make(server).analyze(sample_face_frame()) == []
@@ -120,6 +128,14 @@ def test_retired_emotion_explains_and_names_local_backends(server: ReplayServer)
     assert "30 June 2023" in msg and "'default'" in msg and "BadArgument" in msg and "grandfathered" in msg
     assert "\n" not in msg and KEY not in msg
     assert server.calls == 1 and sleep.waits == []  # not retried
+
+
+def test_retired_emotion_answered_with_403_is_still_called_retired(server: ReplayServer) -> None:
+    fixture = load_fixture("emotion_retired")
+    fixture["responses"][0]["status"] = 403
+    server.play(fixture)
+    with pytest.raises(EmotionAttributeRetiredError):
+        make(server).analyze(sample_face_frame())
 
 
 def test_retired_hint_mentions_detection_model(server: ReplayServer) -> None:
@@ -469,8 +485,17 @@ def test_sdk_retries_are_off_and_http_logger_disabled(server: ReplayServer) -> N
 
 
 def test_closed_backend(server: ReplayServer) -> None:
+    from buddy_emotion.backends.azure import _REDACT
+
     b = make(server)
+    closed: list[bool] = []
+    real_close = b._client.close
+    b._client.close = lambda: (closed.append(True), real_close())
+    holders = _REDACT._keys[KEY]  # backends still open with this key (other tests leave some open)
     b.close()
+    assert closed == [True] and _REDACT._keys.get(KEY, 0) == holders - 1  # session closed, key let go
+    b.close()  # idempotent: the key is let go once
+    assert _REDACT._keys.get(KEY, 0) == holders - 1
     with pytest.raises(BackendUnavailableError, match="closed"):
         b.analyze(sample_face_frame())
 
@@ -567,6 +592,12 @@ def _reply(sadness: object = 0.8, left: object = 10, width: object = 100):
     face = SimpleNamespace(face_rectangle=SimpleNamespace(left=left, top=10, width=width, height=100),
                            face_attributes=SimpleNamespace(emotion=emotion))
     return lambda **kw: [face]
+
+
+def test_scores_are_renormalised_to_sum_to_one() -> None:
+    (face,) = _stubbed(_reply(sadness=0.3)).analyze(sample_face_frame())  # the reply sums to 0.5
+    assert sum(face.scores.values()) == pytest.approx(1.0)
+    assert face.sadness == pytest.approx(0.6)
 
 
 @pytest.mark.parametrize("reply", [{"sadness": "high"}, {"sadness": NAN}, {"sadness": [1]}, {"left": "a"},
