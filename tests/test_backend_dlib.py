@@ -216,6 +216,31 @@ def test_min_score_drops_a_marginal_false_face() -> None:
     assert len(loose) >= len(strict)
 
 
+def _needs_dlib_and_predictor() -> None:
+    pytest.importorskip("dlib")
+    if L.predictor_path(68) is None:
+        pytest.skip("face-recognition-models is not installed")
+
+
+def test_boxes_found_on_a_downscaled_copy_are_in_frame_pixels(astronaut_bgr: np.ndarray) -> None:
+    import cv2
+
+    _needs_dlib_and_predictor()
+    big = cv2.resize(cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY), (1024, 1024))  # over detect_width=640
+    box = DlibBackend().detect(big)[0]
+    assert abs(box.center[0] - 440) < 25 and abs(box.center[1] - 240) < 25, box  # her face, at twice the scale
+
+
+def test_mirror_option_averages_in_the_mirror_image(astronaut_bgr: np.ndarray) -> None:
+    import cv2
+
+    _needs_dlib_and_predictor()
+    crop = cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY)[30:230, 140:320]
+    both = DlibBackend().classify_faces([crop])[0].scores
+    one = DlibBackend(mirror=False).classify_faces([crop])[0].scores
+    assert max(abs(both[k] - one[k]) for k in both) > 0.01
+
+
 @pytest.mark.parametrize("bad", [float("nan"), 9.0, -3.0])
 def test_bad_min_score_is_rejected(bad: float) -> None:
     pytest.importorskip("dlib")

@@ -27,6 +27,32 @@ def test_report_counts() -> None:
     assert r["accuracy"] == 0.75 and r["n"] == 4 and r["faces_found"] == 1.0
     assert r["per_class"]["sadness"]["recall"] == 0.5 and r["per_class"]["sadness"]["n"] == 2
     assert r["confusion"][4][6] == 1 and len(r["confusion"]) == 7
+    # neutral: 1 of the 2 faces called neutral is neutral, its only face is found
+    assert r["per_class"]["neutral"]["precision"] == 0.5 and r["per_class"]["neutral"]["f1"] == 0.6667
+    # macro F1 over the classes that have faces: sadness 2/3, happiness 1, neutral 2/3
+    assert r["macro_f1"] == pytest.approx((2 / 3 + 1 + 2 / 3) / 3, abs=1e-4)
+
+
+def test_report_takes_azure_labels_with_contempt() -> None:
+    r = classification_report(["contempt", "sadness"], [{"contempt": 0.9, "neutral": 0.1}, {"sadness": 1.0}])
+    assert r["accuracy"] == 1.0 and r["confusion_labels"][-1] == "contempt"
+
+
+def test_evaluate_scores_the_largest_face() -> None:
+    from buddy_emotion.backends.base import EmotionBackend
+    from buddy_emotion.evaluation import LabelledImages, evaluate
+    from buddy_emotion.types import FaceBox, FaceEmotion
+
+    class _Two(EmotionBackend):
+        name = "two"
+        labels = ("happiness", "sadness")
+
+        def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:  # the small face first
+            return [FaceEmotion(FaceBox(0, 0, 10, 10), {"happiness": 1.0}, "two"),
+                    FaceEmotion(FaceBox(0, 0, 50, 50), {"sadness": 1.0}, "two")]
+
+    data = LabelledImages(["sadness"], np.zeros((1, 64, 64), np.uint8))
+    assert evaluate(_Two(), data)["accuracy"] == 1.0
 
 
 def test_missing_faces_count_as_wrong() -> None:

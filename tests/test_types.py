@@ -109,3 +109,14 @@ def test_reading_checks_its_fields(kwargs: dict) -> None:
     import numpy as np
 
     assert SadnessReading(np.float32(0.5), True, FaceBox(0, 0, 9, 9), None, "x", np.float64(1.0)).ok
+
+
+def test_clip_of_a_box_touching_the_frame_edge_from_outside_is_none() -> None:
+    assert FaceBox(10, 10, 5, 5).clip(10, 100) is None  # starts at the right edge: nothing inside
+    assert FaceBox(-5, 0, 5, 5).clip(10, 100) is None  # ends at the left edge
+    assert FaceBox(8, 0, 5, 5).clip(10, 100) == FaceBox(8, 0, 2, 5)
+
+
+def test_scores_above_one_are_refused() -> None:
+    with pytest.raises(ValueError):
+        FaceEmotion(None, {"sadness": 1.2})
