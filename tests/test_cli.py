@@ -196,3 +196,19 @@ def test_annotated_copies_of_same_named_inputs_do_not_overwrite(tmp_path, astron
     assert main(["analyze", str(tmp_path / "a" / "face.png"), str(tmp_path / "b" / "face.png"), "--annotate",
                  str(ann)]) == 0
     assert sorted(p.name for p in ann.iterdir()) == ["face.2.annotated.png", "face.annotated.png"]
+
+
+def test_analyze_threshold_reaches_the_reading(capsys) -> None:
+    assert main(["analyze", "--sample", "astronaut", "--json", "--threshold", "0"]) == 0
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert row["threshold"] == 0.0 and row["is_sad"] is True  # her smile reads about 0.01 sad
+
+
+def test_eval_passes_class_bias_to_the_backend(tmp_path, capsys) -> None:
+    p = tmp_path / "faces.npz"
+    rng = np.random.default_rng(0)
+    np.savez(p, images=rng.integers(0, 255, (14, 48, 48), dtype=np.uint8), labels=np.arange(14) % 7)
+    assert main(["eval", str(p), "--cropped", "--class-bias", "sadness=-5", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["per_class"]["sadness"]["recall"] == 0.0
+    assert sum(row[4] for row in report["confusion"]) == 0  # without the bias, noise reads as sad
