@@ -81,6 +81,31 @@ def test_a_run_cut_short_resumes_where_it_stopped(fake_npz: Path, tmp_path: Path
     assert not (tmp_path / "run" / "backup").exists()
 
 
+def test_soft_targets_map_ferplus_votes_onto_fer_classes() -> None:
+    from buddy_emotion.training.fer import TrainConfig, soft_targets
+
+    labels = np.array([4, 4, 6])  # FER-2013: sad, sad, neutral
+    votes = np.zeros((3, 10), np.float32)  # FER+ columns: neutral, happiness, surprise, sadness, anger, ...
+    votes[0, 3] = 10  # all taggers: sadness
+    votes[1, 1] = 10  # all taggers: happiness
+    t = soft_targets(labels, votes, TrainConfig(label_smoothing=0.1, ferplus_weight=0.25))
+    smooth = np.full(7, 0.1 / 7)
+    np.testing.assert_allclose(t[0], 0.75 * (smooth + 0.9 * np.eye(7)[4]) + 0.25 * np.eye(7)[4], atol=1e-6)
+    np.testing.assert_allclose(t[1], 0.75 * (smooth + 0.9 * np.eye(7)[4]) + 0.25 * np.eye(7)[3], atol=1e-6)
+    np.testing.assert_allclose(t[2], smooth + 0.9 * np.eye(7)[6], atol=1e-6)  # no votes: the label alone
+    np.testing.assert_allclose(t.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_flip_averaged_probabilities_do_not_change_with_a_mirrored_face() -> None:
+    from buddy_emotion.training.fer import TrainConfig, build_model, evaluate_probs
+
+    model = build_model(TrainConfig(widths=(8, 16, 16)))  # random weights: not symmetric itself
+    faces = np.random.default_rng(0).integers(0, 256, (4, 48, 48), dtype=np.uint8)
+    mirrored = faces[:, :, ::-1]
+    assert not np.allclose(evaluate_probs(model, faces, tta=False), evaluate_probs(model, mirrored, tta=False))
+    np.testing.assert_allclose(evaluate_probs(model, faces), evaluate_probs(model, mirrored), atol=1e-5)
+
+
 def test_compact_copy_is_lossless(fake_npz: Path, tmp_path: Path) -> None:
     from buddy_emotion.training.fer import compact, load_split
 
