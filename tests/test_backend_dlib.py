@@ -311,3 +311,36 @@ def test_failed_fits_are_dropped_on_frames_and_given_the_prior_on_crops(monkeypa
     prior = b._model["prior"] / b._model["prior"].sum()
     assert [crop.scores[k] for k in FER2013_ORDER] == pytest.approx(list(prior))
     assert b.failures > before
+
+
+# -- the training code behind the bundled classifier (training/dlib_features.py) ------------------------
+
+
+def test_numpy_mlp_learns_and_matches_the_backends_inference() -> None:
+    from buddy_emotion.training.dlib_features import forward, train_mlp
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 3, (7, 20))
+    y, yv = np.arange(700) % 7, np.arange(140) % 7
+    x = centres[y] + rng.normal(0, 1, (700, 20))
+    xv = centres[yv] + rng.normal(0, 1, (140, 20))
+    params, info = train_mlp(x, y, xv, xv, yv, hidden=16, epochs=15, lr=3e-3, wd=1e-4, dropout=0.1, batch=64,
+                             class_power=0.5, seed=1, log=lambda *_: None)
+    assert info["acc"] > 0.9, info  # seven well-separated clusters
+    model = {**params, "prior": np.full(7, 1 / 7, np.float32)}  # the prior is for failed fits only
+    np.testing.assert_allclose(predict_proba(model, xv), forward(params, xv), atol=1e-5)
+
+
+def test_landmarks_of_registered_crops(fer_npz) -> None:
+    _needs_dlib_and_predictor()
+    from buddy_emotion.training.dlib_features import build_features, extract_landmarks
+
+    with np.load(fer_npz, allow_pickle=False) as d:
+        images = d["images"][np.flatnonzero(d["usage"] == "PublicTest")[:20]]
+    out = extract_landmarks(images, progress=False)
+    assert out["points"].shape == (20, 68, 2) and out["plausible"].mean() >= 0.8
+    inside = (out["points"] >= -12) & (out["points"] <= 60)  # pixels of the 48x48 crops; the chin may pass the edge
+    assert inside.all(axis=(1, 2))[out["plausible"]].all()
+    a, b = build_features(images, out["points"], progress=False)
+    assert a.shape == b.shape == (20, load_model(bundled_model_path())["mean"].shape[0])  # what the model takes
+    assert not np.allclose(a, b)  # the mirror image gives other features
