@@ -217,9 +217,19 @@ def test_429_retry_after_from_message_and_http_date() -> None:
 def test_500_is_retried_with_backoff_then_unavailable(server: ReplayServer) -> None:
     server.play("server_error")
     sleep = FakeSleep()
-    with pytest.raises(ServiceUnavailableError, match=r"HTTP 500.*after 3 attempts"):
-        make(server, retries=2, backoff=0.5, sleep=sleep).analyze(sample_face_frame())
-    assert server.calls == 3 and sleep.waits == [0.5, 1.0]
+    with pytest.raises(ServiceUnavailableError, match=r"HTTP 500.*after 4 attempts"):
+        make(server, retries=3, backoff=0.5, sleep=sleep).analyze(sample_face_frame())
+    assert server.calls == 4 and sleep.waits == [0.5, 1.0, 2.0]  # doubling, not growing by a step
+
+
+def test_501_is_not_retried(server: ReplayServer) -> None:
+    fixture = load_fixture("server_error")
+    fixture["responses"][0]["status"] = 501  # not implemented: trying again will not help
+    server.play(fixture)
+    sleep = FakeSleep()
+    with pytest.raises(ServiceUnavailableError, match="HTTP 501"):
+        make(server, retries=3, backoff=0.5, sleep=sleep).analyze(sample_face_frame())
+    assert server.calls == 1 and sleep.waits == []
 
 
 def test_503_then_success(server: ReplayServer) -> None:
