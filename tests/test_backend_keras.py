@@ -41,6 +41,12 @@ def test_labels_have_no_contempt() -> None:
     assert "contempt" not in b.labels and "sadness" in b.labels and len(b.labels) == 7
 
 
+def test_viability_says_when_the_model_file_is_missing(tmp_path) -> None:
+    v = KerasBackend.viability(model_path=tmp_path / "none.tflite")
+    assert not v.ok and "not found" in v.reason
+    assert KerasBackend.viability().ok
+
+
 def test_missing_model_file(tmp_path) -> None:
     with pytest.raises(ModelFileError, match="not found"):
         KerasBackend(tmp_path / "nope.tflite")

@@ -78,6 +78,13 @@ def test_load_errors(tmp_path) -> None:
         load_labelled(tmp_path / "bad.npz")
     with pytest.raises(ImageFileError, match="labels.csv"):
         load_labelled(tmp_path)
+    for bad_labels in (np.array([0, 7]), np.array([-1, 0]), np.array([0.5, 1.0])):  # FER-2013 has 0..6
+        np.savez(tmp_path / "labels.npz", images=np.zeros((2, 48, 48), np.uint8), labels=bad_labels)
+        with pytest.raises(ImageFileError, match="0..6"):
+            load_labelled(tmp_path / "labels.npz")
+    (tmp_path / "labels.csv").write_text("path,label\na.png,sad\n")
+    with pytest.raises(ImageFileError, match="applies to .npz"):  # a folder has no splits
+        load_labelled(tmp_path, split="PublicTest")
 
 
 def test_cli_eval_json_contract(tmp_path, capsys) -> None:
