@@ -61,6 +61,14 @@ def test_analyze_video_plot_and_annotate(tmp_path, capsys, astronaut_bgr) -> Non
     source.release()
 
 
+def test_analyze_video_step_samples_every_n_seconds(tmp_path, capsys, astronaut_bgr) -> None:
+    video = tmp_path / "clip.avi"
+    _video(video, [astronaut_bgr] * 10, fps=5.0)  # 2 s of video
+    assert main(["analyze", str(video), "--json", "--step", "1"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["media_time"] for r in rows] == pytest.approx([0.0, 1.0])
+
+
 def test_errors_are_one_line(tmp_path, capsys) -> None:
     assert main(["analyze", str(tmp_path / "missing.jpg")]) == 2
     err = capsys.readouterr().err.strip()

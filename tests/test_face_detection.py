@@ -100,6 +100,8 @@ def test_min_face_filters_small_faces() -> None:
     frame = sample_face_frame()
     assert BlazeFaceDetector(min_face=20).detect(frame)
     assert BlazeFaceDetector(min_face=400).detect(frame) == []
+    assert HaarFaceDetector(min_face=20).detect(frame)
+    assert HaarFaceDetector(min_face=400).detect(frame) == []
 
 
 def test_bgra_input(blaze: BlazeFaceDetector) -> None:
