@@ -252,6 +252,17 @@ def test_boxes_found_on_a_downscaled_copy_are_in_frame_pixels(astronaut_bgr: np.
     assert abs(box.center[0] - 440) < 25 and abs(box.center[1] - 240) < 25, box  # her face, at twice the scale
 
 
+def test_upsample_finds_faces_too_small_for_hog_at_full_size(astronaut_bgr: np.ndarray) -> None:
+    import cv2
+
+    _needs_dlib_and_predictor()
+    small = cv2.resize(cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY), None, fx=0.5, fy=0.5,
+                       interpolation=cv2.INTER_AREA)  # her face is about 45 px: under HOG's 80-px window
+    assert DlibBackend().detect(small) == []
+    (box,) = DlibBackend(upsample=1).detect(small)
+    assert abs(box.center[0] - 110) < 15 and abs(box.center[1] - 62) < 15, box
+
+
 def test_mirror_option_averages_in_the_mirror_image(astronaut_bgr: np.ndarray) -> None:
     import cv2
 
