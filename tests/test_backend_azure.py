@@ -500,7 +500,12 @@ def test_closed_backend(server: ReplayServer) -> None:
     b = make(server)
     closed: list[bool] = []
     real_close = b._client.close
-    b._client.close = lambda: (closed.append(True), real_close())
+
+    def close() -> None:
+        closed.append(True)
+        real_close()
+
+    b._client.close = close
     holders = _REDACT._keys[KEY]  # backends still open with this key (other tests leave some open)
     b.close()
     assert closed == [True] and _REDACT._keys.get(KEY, 0) == holders - 1  # session closed, key let go

@@ -72,7 +72,12 @@ def test_plot_timeline_draws_every_sample_the_gated_ones_and_the_events(tmp_path
 
     made: list[tuple[Any, Any]] = []
     real = plotting._figure
-    monkeypatch.setattr(plotting, "_figure", lambda *a: made.append(real(*a)) or made[-1])
+
+    def keep(*args: Any) -> tuple[Any, Any]:  # the real figure, kept so that its axes can be read back
+        made.append(real(*args))
+        return made[-1]
+
+    monkeypatch.setattr(plotting, "_figure", keep)
     m = run_monitor()
     plot_timeline(m.timeline, tmp_path / "t.png", events=m.recent_events)
     ax = made[0][1]
