@@ -220,3 +220,23 @@ def test_eval_passes_class_bias_to_the_backend(tmp_path, capsys) -> None:
     report = json.loads(capsys.readouterr().out)
     assert report["per_class"]["sadness"]["recall"] == 0.0
     assert sum(row[4] for row in report["confusion"]) == 0  # without the bias, noise reads as sad
+
+
+def test_train_help_is_the_training_commands_help(capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: buddy-emotion train") and "export" in out and "ensemble" in out
+
+
+@pytest.mark.parametrize(("argv", "missing"), [(["train", "--epochs", "1"], "keras"),
+                                               (["export", "model.keras"], "tensorflow")])
+def test_train_without_its_extra_gives_the_pip_hint(monkeypatch, capsys, argv, missing) -> None:
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else find_spec(name, *a))
+    assert main(["train", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pip install 'buddy-emotion[keras]'" in err

@@ -346,7 +346,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from buddy_emotion.training.__main__ import main as train_main
 
-    return train_main(args.train_args)
+    return train_main(args.train_args, prog="buddy-emotion train")
 
 
 # -- parser -----------------------------------------------------------------------------------------------
@@ -409,16 +409,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print the report as one JSON object (last line)")
     e.set_defaults(func=cmd_eval)
 
-    t = sub.add_parser("train", help="train the FER-2013 CNN (needs the keras extra); see --help of 'train --'",
-                       add_help=False)
+    # main() hands everything after "train" to the training CLI, so 'buddy-emotion train --help' is its help
+    t = sub.add_parser("train", help="train, export or ensemble the FER-2013 CNN (needs the keras extra); "
+                                     "see 'buddy-emotion train --help'", add_help=False)
     t.add_argument("train_args", nargs=argparse.REMAINDER)
     t.set_defaults(func=cmd_train)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv[:1] == ["train"]:  # argparse's REMAINDER would swallow neither '--help' nor a leading option well
+        args = argparse.Namespace(func=cmd_train, train_args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -14,10 +14,12 @@ TensorFlow); exporting needs TensorFlow.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from dataclasses import fields
 
+from buddy_emotion.errors import BuddyEmotionError, MissingDependencyError
 from buddy_emotion.labels import parse_label_values
 from buddy_emotion.training.fer import TrainConfig
 
@@ -46,9 +48,28 @@ _HELP = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m buddy_emotion.training", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+#: what each subcommand imports, and the extra that installs it
+_NEEDS = {"train": ("keras", "Keras"), "ensemble": ("keras", "Keras"), "export": ("tensorflow", "TensorFlow")}
+
+
+def require(cmd: str) -> None:
+    """Raise :class:`MissingDependencyError` with the pip hint when ``cmd`` cannot import what it needs."""
+    module, name = _NEEDS.get(cmd, (None, ""))
+    if module is not None and importlib.util.find_spec(module) is None:
+        raise MissingDependencyError(f"'{cmd}' needs {name}: pip install 'buddy-emotion[keras]'")
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m buddy_emotion.training") -> int:
+    """Parse ``argv`` and run one subcommand; library errors end it with one line on stderr and status 2."""
+    try:
+        return _main(argv, prog)
+    except BuddyEmotionError as e:
+        print(f"{prog}: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None, prog: str) -> int:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train (resumes from --out-dir if interrupted)")
     defaults = TrainConfig()
@@ -84,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("dst")
     c.add_argument("--splits", nargs="+", default=["Training", "PublicTest"])
     args = p.parse_args(argv)
+    require(args.cmd)
     if args.cmd == "compact":
         from buddy_emotion.training.fer import compact
 
