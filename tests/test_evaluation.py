@@ -232,3 +232,33 @@ def test_load_labelled_refuses_a_fifo(tmp_path) -> None:
     os.mkfifo(tmp_path / "fifo.npz")
     with pytest.raises(ImageFileError, match="pipe"):
         load_labelled(tmp_path / "fifo.npz")
+
+
+@pytest.mark.parametrize("content", [b"garbage", b"not a face, just text\n" * 20, b"\x80\x04K\x01."])  # last: a pickle
+def test_a_file_that_is_not_an_npz_is_named_so_without_pickle_advice(tmp_path, content: bytes) -> None:
+    p = tmp_path / "photo.jpg"
+    p.write_bytes(content)
+    with pytest.raises(ImageFileError, match="is not an .npz file") as err:
+        load_labelled(p)
+    assert "pickle" not in str(err.value)
+
+
+def test_unreadable_images_are_reported_with_their_files(tmp_path, capsys, astronaut_bgr) -> None:
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "astronaut.png"), astronaut_bgr)
+    (tmp_path / "text.jpg").write_text("not an image")
+    (tmp_path / "labels.csv").write_text("path,label\nastronaut.png,happy\ntext.jpg,sad\nmissing.png,sad\n")
+    assert main(["eval", str(tmp_path), "--backend", "default"]) == 0
+    out = capsys.readouterr().out
+    assert "2 images could not be read" in out and "text.jpg" in out and "missing.png" in out
+    assert main(["eval", str(tmp_path), "--backend", "default", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["n"] == 3 and report["unreadable"] == 2 and len(report["unreadable_examples"]) == 2
+
+
+def test_eval_with_no_readable_image_is_an_error(tmp_path, capsys) -> None:
+    (tmp_path / "labels.csv").write_text("path,label\nmissing.png,sad\ntypo.png,happy\n")
+    assert main(["eval", str(tmp_path), "--backend", "default"]) == 2
+    err = capsys.readouterr().err
+    assert "none of the 2 images could be read" in err and "missing.png" in err

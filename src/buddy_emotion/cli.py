@@ -335,6 +335,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"accuracy {report['accuracy']:.4f}  macro F1 {report['macro_f1']:.4f}  "
               f"sadness AUROC {report['sad_auroc']}")
         print(f"latency per image: median {report['latency_ms']['median']} ms, p95 {report['latency_ms']['p95']} ms")
+        if report.get("unreadable"):
+            print(f"{report['unreadable']} images could not be read and count as wrong; the first:")
+            for error in report["unreadable_examples"]:
+                print(f"  {error}")
         print(f"{'class':<10} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}")
         for lab, m in report["per_class"].items():
             print(f"{lab:<10} {m['precision']:>6.3f} {m['recall']:>6.3f} {m['f1']:>6.3f} {m['n']:>5}")

@@ -29,6 +29,9 @@ from buddy_emotion.labels import EMOTIONS, FER2013_ORDER, SADNESS, normalize_lab
 __all__ = ["LabelledImages", "load_labelled", "evaluate", "classification_report", "auroc", "time_per_face",
            "sad_bias_figures"]
 
+#: how many unreadable images' errors a report quotes (``unreadable_examples``)
+UNREADABLE_EXAMPLES = 10
+
 
 @dataclass
 class LabelledImages:
@@ -76,6 +79,13 @@ def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit:
         return _load_folder(p, split, limit)
     if not p.is_file():  # a pipe or device would block or never end
         raise ImageFileError(f"data must be an .npz file or a folder, got a pipe or device: {p}")
+    try:
+        with p.open("rb") as fh:
+            magic = fh.read(6)
+    except OSError as e:
+        raise ImageFileError(f"cannot read {p}: {e.strerror or e}") from None
+    if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # numpy would try it as a pickle, and say so
+        raise ImageFileError(f"{p} is not an .npz file (a zip of arrays), nor a folder with labels.csv")
     try:
         with np.load(p, allow_pickle=False) as d:
             if "images" not in d.files or "labels" not in d.files:
@@ -331,10 +341,12 @@ def evaluate(backend: EmotionBackend, data: LabelledImages, *, cropped: bool = F
 
     ``cropped``: images are face crops (``classify_faces``); otherwise the full pipeline runs (detect,
     classify the largest face) and an image with no face (or that cannot be read) counts as wrong.
-    Latency is wall time per image in milliseconds, one image per call.
+    Images that cannot be read are counted in ``unreadable``, and the first errors (each naming its file)
+    are quoted in ``unreadable_examples``. Latency is wall time per image in milliseconds, one image per call.
 
     Raises:
         TypeError: ``backend`` is not an emotion backend or ``data`` not :class:`LabelledImages`.
+        ImageFileError: not one of the images could be read (a wrong folder, or a labels.csv of typos).
     """
     if not isinstance(backend, EmotionBackend):
         raise ArgumentTypeError(f"backend must be an EmotionBackend, got {type(backend).__name__}")
@@ -366,7 +378,10 @@ def evaluate(backend: EmotionBackend, data: LabelledImages, *, cropped: bool = F
     report["backend"] = backend.name
     report["cropped"] = bool(cropped)
     if errors:
+        if len(errors) == len(data):
+            raise ImageFileError(f"none of the {len(data)} images could be read; the first: {errors[0]}")
         report["unreadable"] = len(errors)
+        report["unreadable_examples"] = errors[:UNREADABLE_EXAMPLES]
     return report
 
 
