@@ -240,3 +240,30 @@ def test_train_without_its_extra_gives_the_pip_hint(monkeypatch, capsys, argv, m
     assert main(["train", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "pip install 'buddy-emotion[keras]'" in err
+
+
+@pytest.mark.parametrize("command", ["analyze", "watch"])
+def test_a_plot_that_cannot_be_written_stops_the_command_before_any_work(tmp_path, capsys, astronaut_bgr,
+                                                                         command) -> None:
+    pytest.importorskip("matplotlib")
+    video = tmp_path / "clip.avi"
+    _video(video, [astronaut_bgr] * 3)
+    source = [str(video)] if command == "analyze" else ["--camera", str(video), "--no-monitor"]
+    assert main([command, *source, "--plot", str(tmp_path / "missing" / "p.png")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "no folder" in err  # not one reading was taken first
+
+
+def test_watch_without_matplotlib_says_so_before_the_session(tmp_path, capsys, monkeypatch, astronaut_bgr) -> None:
+    import buddy_emotion.plotting as plotting
+    from buddy_emotion.errors import MissingDependencyError
+
+    def no_matplotlib(*_: object) -> None:
+        raise MissingDependencyError("plotting needs matplotlib: pip install 'buddy-emotion[plot]'")
+
+    monkeypatch.setattr(plotting, "_figure", no_matplotlib)
+    video = tmp_path / "clip.avi"
+    _video(video, [astronaut_bgr] * 3)
+    assert main(["watch", "--camera", str(video), "--plot", str(tmp_path / "p.png")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "buddy-emotion[plot]" in err

@@ -13,7 +13,7 @@ import pytest
 
 from buddy_emotion.errors import ImageFileError, MissingDependencyError
 from buddy_emotion.monitor import MonitorState, SadnessEvent, SadnessMonitor, TimelinePoint
-from buddy_emotion.plotting import plot_readings, plot_timeline
+from buddy_emotion.plotting import check_plot_path, plot_readings, plot_timeline
 from buddy_emotion.types import FaceBox, NoReadingReason, SadnessReading
 
 pytest.importorskip("matplotlib")
@@ -128,6 +128,18 @@ def test_plot_svg_by_suffix(tmp_path: Path) -> None:
 def test_unwritable_path_raises_image_file_error(tmp_path: Path) -> None:
     with pytest.raises(ImageFileError):
         plot_timeline([], tmp_path / "no" / "such" / "dir" / "x.png")
+
+
+def test_check_plot_path_finds_what_would_fail_later_and_writes_nothing(tmp_path: Path) -> None:
+    assert check_plot_path(tmp_path / "ok.svg") == tmp_path / "ok.svg"
+    assert check_plot_path(str(tmp_path / "no_suffix")) == tmp_path / "no_suffix"  # PNG
+    for bad, says in ((tmp_path / "no" / "x.png", "no folder"), (tmp_path / "x.xyz", "as .xyz"),
+                      (tmp_path, "is a folder")):
+        with pytest.raises(ImageFileError, match=says):
+            check_plot_path(bad)
+    with pytest.raises(TypeError):
+        check_plot_path(None)  # type: ignore[arg-type]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_missing_matplotlib_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -154,6 +154,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     options = _backend_options(args)
     if options is None:
         return 2
+    if args.plot:  # the plot is drawn after the work: find out now if it cannot be
+        from buddy_emotion.plotting import check_plot_path
+
+        check_plot_path(args.plot)
     detector = Detector(args.backend, threshold=args.threshold, **options)
     annotate_dir = Path(args.annotate) if args.annotate else None
     if annotate_dir:
@@ -250,6 +254,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
     options = _backend_options(args)
     if options is None:
         return 2
+    if args.plot:  # drawn when the session stops: find out now if it cannot be
+        from buddy_emotion.plotting import check_plot_path
+
+        check_plot_path(args.plot)
     detector = Detector(args.backend, threshold=args.threshold, **options)
     monitor = None
     if not args.no_monitor:

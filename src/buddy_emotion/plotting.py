@@ -16,7 +16,7 @@ from typing import Any
 from buddy_emotion import _check
 from buddy_emotion.errors import ArgumentTypeError, ImageFileError, MissingDependencyError
 
-__all__ = ["plot_timeline", "plot_readings"]
+__all__ = ["plot_timeline", "plot_readings", "check_plot_path"]
 
 _REASON_ROWS = (
     ("no_face", "no face"),
@@ -42,6 +42,37 @@ def _figure(width: float, height: float) -> tuple[Any, Any]:
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot(1, 1, 1)
+
+
+def check_plot_path(path: str | os.PathLike[str]) -> Path:
+    """Check, before any work, that a plot can be written to ``path``; return it as a :class:`Path`.
+
+    For a long run (a video, a live session) whose plot is drawn only at the end: matplotlib must be
+    installed, the suffix must be a format it writes (none means PNG), and the folder must exist and be
+    writable. Nothing is written.
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed (``pip install 'buddy-emotion[plot]'``).
+        ImageFileError: the folder is missing or read-only, or the format is unknown.
+        TypeError: ``path`` is not a str or path.
+    """
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise ArgumentTypeError(f"the plot path must be a non-empty str or path, got {path!r}")
+    out = Path(os.fspath(path))
+    _figure(1, 1)  # matplotlib is importable
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kind = out.suffix[1:].lower()
+    if kind and kind not in FigureCanvasBase.get_supported_filetypes():
+        raise ImageFileError(f"cannot write a plot as .{kind}: use .png, .svg or .pdf ({out})")
+    folder = out.parent
+    if not folder.is_dir():
+        raise ImageFileError(f"cannot write the plot {out}: no folder {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ImageFileError(f"cannot write the plot {out}: the folder {folder} is not writable")
+    if out.is_dir():
+        raise ImageFileError(f"cannot write the plot {out}: it is a folder")
+    return out
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
