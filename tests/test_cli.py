@@ -267,3 +267,78 @@ def test_watch_without_matplotlib_says_so_before_the_session(tmp_path, capsys, m
     assert main(["watch", "--camera", str(video), "--plot", str(tmp_path / "p.png")]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "buddy-emotion[plot]" in err
+
+
+def _mixed_folder(folder, astronaut_bgr, bad: tuple[int, ...], n: int = 3):
+    folder.mkdir()
+    for i in range(n):
+        if i in bad:
+            (folder / f"{i:03d}.jpg").write_text("not an image")
+        else:
+            cv2.imwrite(str(folder / f"{i:03d}.jpg"), astronaut_bgr)
+    return folder
+
+
+def test_analyze_goes_on_after_a_bad_file_and_exits_non_zero(tmp_path, capsys, astronaut_bgr) -> None:
+    folder = _mixed_folder(tmp_path / "mixed", astronaut_bgr, bad=(1,))
+    assert main(["analyze", str(folder), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["source"].rsplit("/", 1)[-1] for line in out.splitlines()] == ["000.jpg", "002.jpg"]
+    assert "001.jpg" in err and "1 of 3 inputs could not be analyzed" in err
+
+
+def test_watch_goes_on_after_a_bad_image_in_a_replay(tmp_path, capsys, astronaut_bgr) -> None:
+    folder = _mixed_folder(tmp_path / "mixed", astronaut_bgr, bad=(1,))
+    assert main(["watch", "--camera", str(folder), "--json", "--interval", "2", "--no-monitor"]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["timestamp"] for line in out.splitlines()] == [0.0, 4.0]
+    assert err.count("buddy-emotion: warning:") == 1 and "001.jpg" in err
+
+
+def test_watch_gives_up_after_three_bad_images_in_a_row(tmp_path, capsys, astronaut_bgr) -> None:
+    folder = _mixed_folder(tmp_path / "mixed", astronaut_bgr, bad=(1, 2, 3), n=5)
+    assert main(["watch", "--camera", str(folder), "--json", "--interval", "2", "--no-monitor"]) == 2
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 1 and err.count("warning:") == 2 and "003.jpg" in err.splitlines()[-1]
+
+
+def test_watch_waits_doubling_and_reopens_a_live_camera_after_errors(capsys, monkeypatch, astronaut_bgr) -> None:
+    import buddy_emotion.cameras as cameras
+    from buddy_emotion.errors import CameraError
+
+    class FlakyWebcam:
+        finite = False
+
+        def __init__(self) -> None:
+            self.is_open, self.opens, self.script = False, 0, ["lost", "lost", "frame", "frame", "stop"]
+
+        def open(self) -> FlakyWebcam:
+            self.is_open, self.opens = True, self.opens + 1
+            return self
+
+        def close(self) -> None:
+            self.is_open = False
+
+        __enter__ = open
+
+        def __exit__(self, *_: object) -> None:
+            self.close()
+
+        def read(self) -> tuple[np.ndarray, float]:
+            step = self.script.pop(0)
+            if step == "lost":
+                self.is_open = False  # as a webcam that was unplugged closes itself
+                raise CameraError("webcam 0 stopped delivering frames")
+            if step == "stop":
+                raise KeyboardInterrupt
+            return astronaut_bgr, 100.0 + len(self.script)
+
+    cam = FlakyWebcam()
+    waits: list[float] = []
+    monkeypatch.setattr(cameras, "open_camera", lambda *_a, **_k: cam)
+    monkeypatch.setattr("time.sleep", waits.append)
+    assert main(["watch", "--camera", "webcam", "--json", "--no-monitor", "--interval", "5"]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 2 and cam.opens == 3  # the with block's open, then one per lost frame
+    assert waits[:2] == [1.0, 2.0] and all(0 <= w <= 5 for w in waits[2:])
+    assert "retrying in 1 s" in err and "retrying in 2 s" in err

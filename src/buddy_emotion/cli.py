@@ -4,6 +4,10 @@ Every library error (and every ValueError, TypeError or OSError, e.g. a bad opti
 folder) ends the command with one line on stderr (``buddy-emotion: error: ...``) and exit status 2; bad
 option values that argparse can check exit with its usage message. Ctrl-C stops cleanly with status 130.
 Progress bars go to stderr, readings to stdout.
+
+One bad input does not lose the rest: ``analyze`` reports a file it cannot read and goes on with the next
+(status 2 at the end), and ``watch`` survives camera errors as ``SadnessMonitor.run`` does (a warning line,
+a wait of 1 s doubling up to 30 s for live cameras, a reopen; a replay gives up after 3 bad frames in a row).
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ from typing import Any, TextIO
 from buddy_emotion._check import integer, number
 from buddy_emotion._version import __version__
 from buddy_emotion.cameras.files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS  # one list for the CLI and cameras
-from buddy_emotion.errors import BuddyEmotionError, ImageFileError, MissingDependencyError
+from buddy_emotion.errors import (
+    BuddyEmotionError,
+    CameraError,
+    ImageFileError,
+    InvalidFrameError,
+    MissingDependencyError,
+)
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
@@ -187,16 +197,43 @@ def _unique(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path:
 
 def _analyze_sources(args: argparse.Namespace, detector: Any, sources: list[tuple[str, Path | None]],
                      annotate_dir: Path | None) -> int:
+    series: dict[str, list[Any]] = {}
+    written: set[Path] = set()
+    failed = 0
+    for name, path in _progress(sources, desc="files", unit="file"):
+        try:
+            _analyze_one(args, detector, name, path, annotate_dir, series, written)
+        except (CameraError, ImageFileError, InvalidFrameError) as e:  # one bad file does not stop the others
+            failed += 1
+            print(f"buddy-emotion: error: {' '.join(str(e).splitlines())}", file=sys.stderr, flush=True)
+    if args.plot and series:
+        from buddy_emotion.plotting import plot_readings
+
+        for name, readings in series.items():
+            out = Path(args.plot)
+            if len(series) > 1:
+                out = out.with_name(f"{out.stem}.{Path(name).stem}{out.suffix}")
+            plot_readings(readings, out, title=f"sadness over time: {Path(name).name}", threshold=args.threshold)
+            print(f"plot written to {out}", file=sys.stderr)
+    elif args.plot and not failed:
+        raise ImageFileError("--plot draws sadness over time for a video: give a video file")
+    if failed:
+        print(f"buddy-emotion: {failed} of {len(sources)} inputs could not be analyzed", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _analyze_one(args: argparse.Namespace, detector: Any, name: str, path: Path | None, annotate_dir: Path | None,
+                 series: dict[str, list[Any]], written: set[Path]) -> None:
+    """Analyze one image or video (``path`` None: a built-in sample), printing a row per reading."""
     from buddy_emotion.cameras import VideoFileCamera
     from buddy_emotion.frames import load_image
 
-    series: dict[str, list[Any]] = {}
-    written: set[Path] = set()
-    for name, path in _progress(sources, desc="files", unit="file"):
-        if path is not None and path.suffix.lower() in VIDEO_EXTENSIONS:
-            readings = series.setdefault(name, [])
-            writer = None
-            video_out = _unique(annotate_dir, path.stem, ".annotated.avi", written) if annotate_dir else None
+    if path is not None and path.suffix.lower() in VIDEO_EXTENSIONS:
+        readings = series.setdefault(name, [])
+        writer = None
+        video_out = _unique(annotate_dir, path.stem, ".annotated.avi", written) if annotate_dir else None
+        try:
             with VideoFileCamera(path, step=args.step) as cam:
                 # the annotated copy plays at the rate frames were read: the source's, or one per step
                 out_fps = 1.0 / args.step if args.step else (cam.fps or 10.0)
@@ -208,31 +245,20 @@ def _analyze_sources(args: argparse.Namespace, detector: Any, sources: list[tupl
                     _print_row(row, args.json, sys.stdout)
                     if video_out is not None:
                         writer = _write_video_frame(writer, video_out, _annotate(frame, reading), out_fps)
+        finally:
             if writer is not None:
                 writer.release()
-            continue
-        frame = _sample_frame(name.split(":", 1)[1]) if path is None else load_image(path)
-        reading = detector.detect_sadness(frame)
-        _print_row(_reading_row(name, reading), args.json, sys.stdout)
-        if annotate_dir:
-            import cv2
+        return
+    frame = _sample_frame(name.split(":", 1)[1]) if path is None else load_image(path)
+    reading = detector.detect_sadness(frame)
+    _print_row(_reading_row(name, reading), args.json, sys.stdout)
+    if annotate_dir:
+        import cv2
 
-            stem = path.stem if path is not None else name.replace(":", "_")
-            out = _unique(annotate_dir, stem, ".annotated.png", written)
-            if not cv2.imwrite(str(out), _annotate(frame, reading)):
-                raise ImageFileError(f"could not write {out}")
-    if args.plot:
-        if not series:
-            raise ImageFileError("--plot draws sadness over time for a video: give a video file")
-        from buddy_emotion.plotting import plot_readings
-
-        for name, readings in series.items():
-            out = Path(args.plot)
-            if len(series) > 1:
-                out = out.with_name(f"{out.stem}.{Path(name).stem}{out.suffix}")
-            plot_readings(readings, out, title=f"sadness over time: {Path(name).name}", threshold=args.threshold)
-            print(f"plot written to {out}", file=sys.stderr)
-    return 0
+        stem = path.stem if path is not None else name.replace(":", "_")
+        out = _unique(annotate_dir, stem, ".annotated.png", written)
+        if not cv2.imwrite(str(out), _annotate(frame, reading)):
+            raise ImageFileError(f"could not write {out}")
 
 
 def _write_video_frame(writer: Any, path: Path, img: Any, fps: float) -> Any:
@@ -270,7 +296,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     try:
         with open_camera(args.camera) as cam:
             next_due = 0.0
-            for frame, ts in cam:
+            for frame, ts in _survive_errors(cam):
                 if cam.finite:
                     # replayed recordings: sample by media time
                     if ts + 1e-9 < next_due:
@@ -307,6 +333,44 @@ def cmd_watch(args: argparse.Namespace) -> int:
             print(f"plot written to {args.plot}", file=sys.stderr)
         detector.close()
     return 0
+
+
+def _survive_errors(cam: Any, *, backoff: float = 1.0, max_backoff: float = 30.0,
+                    max_errors: int | None = None) -> Iterator[tuple[Any, float]]:
+    """``cam``'s frames, going on after read errors as ``SadnessMonitor.run`` does.
+
+    Each error is one warning line on stderr; the loop waits ``backoff`` seconds (doubling up to
+    ``max_backoff``; not for finite sources, which have nothing to wait for), reopens a camera that
+    closed itself, and raises the error after ``max_errors`` in a row (default: 3 for finite sources,
+    never for live cameras).
+    """
+    from buddy_emotion.cameras import CameraEndOfStream
+    from buddy_emotion.errors import CameraError
+
+    limit = max_errors if max_errors is not None else (3 if cam.finite else None)
+    in_row, wait = 0, backoff
+    while True:
+        try:
+            item = cam.read()
+        except CameraEndOfStream:
+            return
+        except (CameraError, ImageFileError) as e:
+            in_row += 1
+            if limit is not None and in_row >= limit:
+                raise
+            retry = "" if cam.finite else f"; retrying in {wait:g} s"
+            print(f"buddy-emotion: warning: {' '.join(str(e).splitlines())}{retry}", file=sys.stderr, flush=True)
+            if not cam.finite:
+                time.sleep(wait)
+                wait = min(wait * 2.0, max_backoff)
+            if not cam.is_open:
+                try:
+                    cam.open()
+                except CameraError:
+                    pass  # the next read says so, and counts
+            continue
+        in_row, wait = 0, backoff
+        yield item
 
 
 def cmd_backends(args: argparse.Namespace) -> int:
