@@ -485,6 +485,10 @@ def test_missing_sdk_raises_missing_dependency(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "azure.cognitiveservices.vision.face", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'buddy-emotion\[azure\]'"):
         AzureFaceBackend("https://x.cognitiveservices.azure.com", KEY)
+    monkeypatch.delenv("AZURE_FACE_KEY", raising=False)
+    monkeypatch.delenv("AZURE_FACE_ENDPOINT", raising=False)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'buddy-emotion\[azure\]'"):
+        AzureFaceBackend()  # without the extra, the hint comes first, not "no key"
 
 
 def test_sdk_retries_are_off_and_http_logger_disabled(server: ReplayServer) -> None:

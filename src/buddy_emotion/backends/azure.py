@@ -209,6 +209,11 @@ class AzureFaceBackend(EmotionBackend):
         for arg, fn in (("sleep", sleep), ("clock", clock)):
             if not callable(fn):
                 raise ArgumentTypeError(f"{arg} must be callable, got {fn!r}")
+        # the missing SDK first: its pip hint is what a user without the extra needs, keys or not
+        face_mod = require(_SDK, "azure", "azure")
+        models = require(f"{_SDK}.models", "azure", "azure")
+        auth = require("msrest.authentication", "azure", "azure")
+        msrest_exc = require("msrest.exceptions", "azure", "azure")
         endpoint = endpoint if endpoint is not None else os.environ.get(ENDPOINT_ENV)
         key = key if key is not None else os.environ.get(KEY_ENV)
         if not key or not key.strip():
@@ -246,10 +251,6 @@ class AzureFaceBackend(EmotionBackend):
         self.__key = key.strip()  # only for redaction; name-mangled so subclasses and reprs do not meet it
         self._closed = True  # until the client exists
 
-        face_mod = require(_SDK, "azure", "azure")
-        models = require(f"{_SDK}.models", "azure", "azure")
-        auth = require("msrest.authentication", "azure", "azure")
-        msrest_exc = require("msrest.exceptions", "azure", "azure")
         self._APIErrorException = models.APIErrorException
         self._ClientRequestError = msrest_exc.ClientRequestError
         self._DeserializationError = msrest_exc.DeserializationError
