@@ -34,7 +34,10 @@ def main() -> int:
     # and between its whole-frame searches it reports only the tracked face, which hides a second person
     monitor = SadnessMonitor(Detector())
     if args.baseline and args.baseline.is_file():
-        monitor.load_baseline(args.baseline)  # skip calibration: this user's resting look is known
+        try:
+            monitor.load_baseline(args.baseline)  # skip calibration: this user's resting look is known
+        except BaselineError as e:  # corrupt or not a baseline: calibrate afresh (saved over it at the end)
+            print(f"baseline not loaded, calibrating afresh: {e}")
     monitor.on_sad(lambda event: speak("Hey, I'm here. How are you feeling?"))
     try:
         camera = open_camera(args.camera)  # the Pi camera at 640x480 by default

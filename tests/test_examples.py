@@ -46,3 +46,7 @@ def test_pi_speaker_on_a_recording_and_without_a_camera(recording: Path, tmp_pat
     missing = run("pi_speaker.py", "--camera", str(tmp_path / "no-such-clip.mp4"), cwd=tmp_path)
     assert missing.returncode == 1 and missing.stdout.startswith("camera:") and "Traceback" not in missing.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written: frames stay in memory
+    (tmp_path / "me.json").write_text("{not json")
+    corrupt = run("pi_speaker.py", "--camera", str(recording), "--baseline", str(tmp_path / "me.json"), cwd=tmp_path)
+    assert corrupt.returncode == 0 and "Traceback" not in corrupt.stderr, corrupt.stderr
+    assert "baseline not loaded, calibrating afresh" in corrupt.stdout
