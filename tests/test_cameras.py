@@ -22,7 +22,7 @@ from buddy_emotion.cameras import (
     camera_from_spec,
     open_camera,
 )
-from buddy_emotion.errors import CameraError, ImageFileError
+from buddy_emotion.errors import ArgumentTypeError, CameraError, ImageFileError, InvalidArgumentError
 
 H, W = 24, 32
 
@@ -137,15 +137,14 @@ def test_single_image_file_replays_once(tmp_path: Path) -> None:
         assert len(list(cam)) == 1
 
 
-def test_bad_arguments_raise_camera_error(tmp_path: Path) -> None:
-    with pytest.raises(CameraError):
-        ImageFolderCamera(tmp_path, fps=0)
-    with pytest.raises(CameraError):
-        VideoFileCamera(tmp_path / "v.avi", step=-1)
-    with pytest.raises(CameraError):
-        OpenCVCamera(-1)
-    with pytest.raises(CameraError):
-        PiCamera(width=0)
+def test_bad_arguments_raise_invalid_argument_error(tmp_path: Path) -> None:
+    """A bad option is the caller's mistake (a ValueError), not a camera failure: ``except CameraError`` misses it."""
+    for make in (lambda: ImageFolderCamera(tmp_path, fps=0), lambda: VideoFileCamera(tmp_path / "v.avi", step=-1),
+                 lambda: OpenCVCamera(-1), lambda: OpenCVCamera(0, width=-5), lambda: PiCamera(width=0),
+                 lambda: open_camera(str(tmp_path), fps=0)):
+        with pytest.raises(InvalidArgumentError) as info:
+            make()
+        assert isinstance(info.value, ValueError) and not isinstance(info.value, CameraError)
 
 
 # --- video files -------------------------------------------------------------------------------------------
@@ -409,9 +408,11 @@ def test_open_camera_spec_parsing(tmp_path: Path) -> None:
     video = camera_from_spec(str(tmp_path / "v.avi"), step=1.0)
     assert isinstance(video, VideoFileCamera) and video.step == 1.0
 
-    for bad in ("webcam:x", "bogus", str(tmp_path / "nope.mp4"), ""):
-        with pytest.raises(CameraError) as info:
-            camera_from_spec(bad)
+    for bad, error in (("webcam:x", InvalidArgumentError), ("webcam:-1", InvalidArgumentError),
+                       ("", InvalidArgumentError), ("bogus", CameraError), (str(tmp_path / "nope.mp4"), CameraError),
+                       (None, ArgumentTypeError), (1.5, ArgumentTypeError), (True, ArgumentTypeError)):
+        with pytest.raises(error) as info:  # a malformed spec is a bad argument; one naming no camera, a camera error
+            camera_from_spec(bad)  # type: ignore[arg-type]
         assert "webcam:N" in str(info.value) or "webcam:1" in str(info.value)
 
 
@@ -507,7 +508,7 @@ def test_cameras_never_write_files(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     (lambda p: OpenCVCamera(0, api_preference="x"), "api_preference"),
 ])
 def test_bad_arguments_name_the_argument(tmp_path: Path, make: Any, match: str) -> None:
-    with pytest.raises(CameraError, match=match):
+    with pytest.raises(InvalidArgumentError, match=match):
         make(tmp_path)
 
 

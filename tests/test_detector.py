@@ -8,6 +8,7 @@ import pytest
 
 from buddy_emotion import BackendUnavailableError, Detector, FaceBox, FaceEmotion, InvalidFrameError, NoReadingReason
 from buddy_emotion.backends import EmotionBackend
+from buddy_emotion.errors import ArgumentTypeError
 from buddy_emotion.testing import blank_frame
 
 
@@ -111,6 +112,16 @@ def test_default_path_never_imports_tensorflow(tmp_path) -> None:
 def test_bad_options_name_the_argument(kwargs: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         Detector(_Scripted([]), **kwargs)
+
+
+@pytest.mark.parametrize(("args", "kwargs", "says"), [((None,), {}, "backend name must be a string"),
+                                                    ((5,), {}, "backend name must be a string"),
+                                                    (("default",), {"track": "yes"}, "track must be True or False"),
+                                                    (("default",), {"track": 1}, "track must be True or False")])
+def test_a_wrong_type_is_a_type_error(args: tuple, kwargs: dict, says: str) -> None:
+    with pytest.raises(ArgumentTypeError, match=says) as info:
+        Detector(*args, **kwargs)
+    assert isinstance(info.value, TypeError) and not isinstance(info.value, KeyError)
 
 
 @pytest.mark.parametrize("ts", [float("nan"), float("inf"), "12", "abc", [1.0], True])

@@ -19,7 +19,7 @@ from typing import Any
 
 from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 
-__all__ = ["options_for", "is_real", "number", "integer", "optional_number", "timeout", "as_path"]
+__all__ = ["options_for", "is_real", "number", "integer", "optional_number", "timeout", "as_path", "flag"]
 
 
 def is_real(value: Any) -> bool:
@@ -91,6 +91,13 @@ def timeout(name: str, value: Any) -> float | None:
         return None
     v = number(name, value, 0.0, finite=False, unit="seconds")
     return None if math.isinf(v) else v
+
+
+def flag(name: str, value: Any) -> bool:
+    """``value`` as a bool: True or False (numpy's too); ``"yes"``, ``1`` or None raise ArgumentTypeError."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy.bool_, without importing numpy
+        return bool(value)
+    raise ArgumentTypeError(f"{name} must be True or False, got {value!r}")
 
 
 def as_path(name: str, value: Any, what: str = "a file path", error: type[Exception] = InvalidArgumentError) -> Path:

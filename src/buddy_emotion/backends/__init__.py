@@ -111,7 +111,7 @@ def names() -> list[str]:
 
 def _lookup(name: str) -> _Entry:
     if not isinstance(name, str):
-        raise BackendNotFoundError(f"a backend name must be a string, got {type(name).__name__}")
+        raise ArgumentTypeError(f"a backend name must be a string, got {type(name).__name__}")
     entries = _entries()
     try:
         return entries[name]

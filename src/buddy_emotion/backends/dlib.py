@@ -154,7 +154,7 @@ class DlibBackend(EmotionBackend):
         if model_path is not None:
             model_path = _check.as_path("model_path", model_path)
         self._dlib = require("dlib", "dlib", "dlib")
-        self.mirror = bool(mirror)
+        self.mirror = _check.flag("mirror", mirror)
         if predictor_path is None:
             found = L.predictor_path(68)
             if found is None:

@@ -178,7 +178,7 @@ class KerasBackend(EmotionBackend):
         if track and detector is not None:
             raise InvalidArgumentError("track applies to the default detector; pass "
                                        "BlazeFaceDetector(track=True) instead")
-        self.track = bool(track)
+        self.track = _check.flag("track", track)
         self._detector = checked_detector("detector", detector)
         self._lock = threading.Lock()
         self._closed = False

@@ -26,7 +26,7 @@ from buddy_emotion.cameras.base import Camera, CameraEndOfStream
 from buddy_emotion.cameras.files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ImageFolderCamera, VideoFileCamera
 from buddy_emotion.cameras.opencv import OpenCVCamera, redact_url
 from buddy_emotion.cameras.picamera import PiCamera
-from buddy_emotion.errors import CameraError
+from buddy_emotion.errors import ArgumentTypeError, CameraError, InvalidArgumentError
 
 __all__ = [
     "Camera",
@@ -61,16 +61,16 @@ def _new(cls: type[Camera], *args: Any, **kw: Any) -> Camera:
 def camera_from_spec(spec: str | int | os.PathLike[str], **kw: Any) -> Camera:
     """The (unopened) camera a spec names; ``kw`` goes to its constructor. See :func:`open_camera`."""
     if isinstance(spec, bool):
-        raise CameraError(f"unknown camera {spec!r}: {SPEC_HELP}")
+        raise ArgumentTypeError(f"a camera spec must be a string or an index, got {spec!r}: {SPEC_HELP}")
     if isinstance(spec, int):
         return _new(OpenCVCamera, spec, **kw)
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
     if not isinstance(spec, str):
-        raise CameraError(f"a camera spec must be a string or an index, got {type(spec).__name__}: {SPEC_HELP}")
+        raise ArgumentTypeError(f"a camera spec must be a string or an index, got {type(spec).__name__}: {SPEC_HELP}")
     text = spec.strip()
     if not text:
-        raise CameraError(f"empty camera spec: {SPEC_HELP}")
+        raise InvalidArgumentError(f"empty camera spec: {SPEC_HELP}")
 
     m = _INDEXED_RE.match(text)
     if m:
@@ -79,7 +79,8 @@ def camera_from_spec(spec: str | int | os.PathLike[str], **kw: Any) -> Camera:
         if number is not None:
             number = number.strip()
             if not number.isdigit():
-                raise CameraError(f"bad camera spec {text!r}: '{kind}:' must be followed by a number, e.g. '{kind}:1'")
+                raise InvalidArgumentError(
+                    f"bad camera spec {text!r}: '{kind}:' must be followed by a number >= 0, e.g. '{kind}:1'")
             index = int(number)
         if kind == "webcam":
             return _new(OpenCVCamera, index, **kw)
@@ -119,8 +120,11 @@ def open_camera(spec: str | int | os.PathLike[str], **kw: Any) -> Camera:
     for a video file); an option that camera does not take raises :class:`~buddy_emotion.errors.ArgumentTypeError`.
 
     Raises:
-        CameraError: the spec is not one of those forms (the message lists them), or the camera cannot
-            be opened.
+        CameraError: the spec names no camera, file or folder here (the message lists the forms), or the
+            camera cannot be opened.
         ImageFileError: a video file, image or folder cannot be read.
+        InvalidArgumentError: a malformed spec (``""``, ``"webcam:x"``) or a bad option value (``fps=0``,
+            ``width=-5``); a ``ValueError``. :class:`~buddy_emotion.errors.ArgumentTypeError` (also a
+            ``TypeError``) for a spec or option of the wrong type (``None``, ``1.5``).
     """
     return camera_from_spec(spec, **kw).open()

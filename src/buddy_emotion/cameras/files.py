@@ -19,7 +19,7 @@ import numpy as np
 
 from buddy_emotion import _check
 from buddy_emotion.cameras.base import Camera, CameraEndOfStream
-from buddy_emotion.errors import CameraError, ImageFileError
+from buddy_emotion.errors import ArgumentTypeError, ImageFileError, InvalidArgumentError
 from buddy_emotion.frames import load_image
 
 __all__ = ["VideoFileCamera", "ImageFolderCamera", "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "natural_sort_key"]
@@ -40,7 +40,7 @@ def natural_sort_key(name: str) -> tuple[Any, ...]:
 
 
 def _positive_seconds(name: str, value: Any) -> float:
-    return _check.number(name, value, 0.0, open_lo=True, error=CameraError)
+    return _check.number(name, value, 0.0, open_lo=True)
 
 
 def _extensions(value: Any) -> tuple[str, ...]:
@@ -48,15 +48,16 @@ def _extensions(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = (value,)
     if not isinstance(value, Iterable) or isinstance(value, bytes):
-        raise CameraError(f"extensions must be a sequence of file extensions such as ('.png', '.jpg'), got {value!r}")
+        raise ArgumentTypeError(
+            f"extensions must be a sequence of file extensions such as ('.png', '.jpg'), got {value!r}")
     exts = []
     for e in value:
         if not isinstance(e, str) or not e.strip(". "):
-            raise CameraError(f"extensions must hold file extensions such as '.png', got {e!r}")
+            raise InvalidArgumentError(f"extensions must hold file extensions such as '.png', got {e!r}")
         e = e.strip().lower()
         exts.append(e if e.startswith(".") else f".{e}")
     if not exts:
-        raise CameraError("extensions must name at least one file extension, e.g. ('.png', '.jpg')")
+        raise InvalidArgumentError("extensions must name at least one file extension, e.g. ('.png', '.jpg')")
     return tuple(exts)
 
 
@@ -87,7 +88,7 @@ class VideoFileCamera(Camera):
         _capture_factory: Callable[[str], Any] | None = None,
     ) -> None:
         super().__init__()
-        self.path = _check.as_path("path", path, "a file or folder path", CameraError)
+        self.path = _check.as_path("path", path, "a file or folder path")
         self.step = None if step is None else _positive_seconds("step", step)
         self._factory = _capture_factory
         self._capture: Any = None
@@ -207,7 +208,7 @@ class ImageFolderCamera(Camera):
         extensions: Iterable[str] = IMAGE_EXTENSIONS,
     ) -> None:
         super().__init__()
-        self.folder = _check.as_path("folder", folder, "a file or folder path", CameraError)
+        self.folder = _check.as_path("folder", folder, "a file or folder path")
         self.fps = _positive_seconds("fps", fps)
         self.loop = bool(loop)
         self.extensions = _extensions(extensions)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from buddy_emotion.cameras.base import Camera
-from buddy_emotion.errors import CameraError
+from buddy_emotion.errors import ArgumentTypeError, CameraError, InvalidArgumentError
 
 __all__ = ["OpenCVCamera", "redact_url"]
 
@@ -86,30 +86,31 @@ class OpenCVCamera(Camera):
     ) -> None:
         super().__init__()
         if isinstance(source, bool) or not isinstance(source, (int, np.integer, str)):
-            raise CameraError(f"camera source must be an index or a device path/URL, got {type(source).__name__}")
+            raise ArgumentTypeError(f"camera source must be an index or a device path/URL, got {type(source).__name__}")
         if isinstance(source, _INT):
             source = int(source)
         if isinstance(source, str):
             source = source.strip()
             if not source:
-                raise CameraError("camera source is an empty string; use an index such as 0, /dev/video0 or a URL")
+                raise InvalidArgumentError(
+                    "camera source is an empty string; use an index such as 0, /dev/video0 or a URL")
             if source.isdigit():
                 source = int(source)
         if isinstance(source, int) and source < 0:
-            raise CameraError(f"camera index must be 0 or more, got {source}")
+            raise InvalidArgumentError(f"camera index must be 0 or more, got {source}")
         for name, value in (("width", width), ("height", height)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, _INT) or value <= 0):
-                raise CameraError(f"{name} must be a positive whole number of pixels or None, got {value!r}")
+                raise InvalidArgumentError(f"{name} must be a positive whole number of pixels or None, got {value!r}")
         if (isinstance(reconnect_attempts, bool) or not isinstance(reconnect_attempts, _INT)
                 or reconnect_attempts < 0):
-            raise CameraError(f"reconnect_attempts must be a whole number >= 0, got {reconnect_attempts!r}")
+            raise InvalidArgumentError(f"reconnect_attempts must be a whole number >= 0, got {reconnect_attempts!r}")
         for name, seconds in (("backoff", backoff), ("max_backoff", max_backoff)):
             if (not isinstance(seconds, (*_INT, float, np.floating)) or isinstance(seconds, bool)
                     or not math.isfinite(seconds) or seconds < 0):
-                raise CameraError(f"{name} must be a number of seconds >= 0, got {seconds!r}")
+                raise InvalidArgumentError(f"{name} must be a number of seconds >= 0, got {seconds!r}")
         if api_preference is not None and (isinstance(api_preference, bool)
                                            or not isinstance(api_preference, _INT)):
-            raise CameraError(f"api_preference must be a cv2.CAP_* constant or None, got {api_preference!r}")
+            raise InvalidArgumentError(f"api_preference must be a cv2.CAP_* constant or None, got {api_preference!r}")
         self.source: int | str = source
         self.width = None if width is None else int(width)
         self.height = None if height is None else int(height)

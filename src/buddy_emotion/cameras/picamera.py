@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from buddy_emotion.cameras.base import Camera
-from buddy_emotion.errors import CameraError
+from buddy_emotion.errors import CameraError, InvalidArgumentError
 
 __all__ = ["PiCamera", "PICAMERA2_MISSING"]
 
@@ -53,14 +53,15 @@ class PiCamera(Camera):
         super().__init__()
         for name, value in (("width", width), ("height", height)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise CameraError(f"{name} must be a positive whole number of pixels, got {value!r}")
+                raise InvalidArgumentError(f"{name} must be a positive whole number of pixels, got {value!r}")
         if isinstance(camera_num, bool) or not isinstance(camera_num, (int, np.integer)) or camera_num < 0:
-            raise CameraError(f"camera_num must be a whole number >= 0, got {camera_num!r}")
+            raise InvalidArgumentError(f"camera_num must be a whole number >= 0, got {camera_num!r}")
         if pixel_format not in _FORMATS:
-            raise CameraError(f"pixel_format must be one of {', '.join(_FORMATS)}, got {pixel_format!r}")
+            raise InvalidArgumentError(f"pixel_format must be one of {', '.join(_FORMATS)}, got {pixel_format!r}")
         if controls is not None and (not isinstance(controls, Mapping)
                                      or not all(isinstance(k, str) for k in controls)):
-            raise CameraError(f"controls must be a mapping of libcamera control names to values, got {controls!r}")
+            raise InvalidArgumentError(
+                f"controls must be a mapping of libcamera control names to values, got {controls!r}")
         self.width = int(width)
         self.height = int(height)
         self.camera_num = int(camera_num)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from buddy_emotion._check import as_path, integer, number
+from buddy_emotion._check import as_path, flag, integer, number
 from buddy_emotion._runtime import quiet_stderr
 from buddy_emotion.errors import BackendUnavailableError, InvalidArgumentError, ModelFileError
 from buddy_emotion.frames import validate_frame
@@ -183,7 +183,7 @@ class BlazeFaceDetector:
             raise InvalidArgumentError(f"min_score must be within (0, 1), got {min_score!r}")
         self.input_size = (width, height)
         self.min_face = integer("min_face", min_face, 1)
-        self.track = bool(track)
+        self.track = flag("track", track)
         self.roi_scale = number("roi_scale", roi_scale, 1.5, 6.0)
         self.refresh_every = integer("refresh_every", refresh_every, 1)
         self._path = MODEL_FILE if model_path is None else as_path("model_path", model_path)
