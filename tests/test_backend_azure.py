@@ -413,6 +413,32 @@ def test_large_frames_are_downscaled_and_boxes_mapped_back(server: ReplayServer)
     assert face.box == FaceBox(352, 132, 196, 196)
 
 
+def test_jpeg_quality_reaches_the_encoder(server: ReplayServer) -> None:
+    """A lower ``jpeg_quality`` uploads fewer bytes of the same frame, and a JPEG that decodes to it."""
+    server.play("one_face")
+    frame = sample_face_frame()
+    sizes = {}
+    for quality in (95, 20):
+        make(server, jpeg_quality=quality).analyze(frame)
+        body = server.requests[-1].body
+        sent = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+        assert sent is not None and sent.shape == frame.shape
+        sizes[quality] = len(body)
+    assert sizes[20] < sizes[95] * 0.8
+
+
+@pytest.mark.parametrize("options", [{}, {"recognition_model": "recognition_04"}, {"detection_model": "detection_03"}])
+def test_model_options_reach_the_query(server: ReplayServer, options: dict[str, str]) -> None:
+    """``detection_model`` is always sent; ``recognition_model`` only when given (not the SDK's default)."""
+    fixture = load_fixture("one_face")
+    fixture["request"]["query"] = {"returnFaceAttributes": "emotion"}
+    server.play(fixture)
+    make(server, **options).analyze(sample_face_frame())
+    (req,) = server.requests
+    assert req.query["detectionModel"] == options.get("detection_model", "detection_01")
+    assert req.query.get("recognitionModel") == options.get("recognition_model")
+
+
 def test_bad_frames_never_reach_the_service(server: ReplayServer) -> None:
     b = make(server)
     for frame in BAD_FRAMES.values():

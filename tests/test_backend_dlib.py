@@ -141,6 +141,95 @@ def test_plausible_rejects_degenerate_fits() -> None:
     assert not L.plausible(p[:, ::-1].copy(), 100, 110)  # x/y swapped: eyes stacked vertically
 
 
+def _moved(p: np.ndarray, points: slice | list[int], dy_iod: float) -> np.ndarray:
+    """``p`` with ``points`` moved down by ``dy_iod`` inter-ocular distances (40 px in :func:`synthetic_face`)."""
+    q = p.copy()
+    q[points, 1] += 40 * dy_iod
+    return q
+
+
+def _rotated(p: np.ndarray, degrees: float) -> np.ndarray:
+    th = np.radians(degrees)
+    r = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    return (p - 50) @ r.T + 50
+
+
+def _wide_eyes(p: np.ndarray, iod: float) -> np.ndarray:
+    """``p`` with the eyes moved apart to ``iod`` px, the mouth and chin lowered to keep its proportions."""
+    q = _moved(_moved(p, slice(48, 68), 0.75), [8], 1.0)
+    q[36:42, 0] -= (iod - 40) / 2
+    q[42:48, 0] += (iod - 40) / 2
+    return q
+
+
+# synthetic_face() in a 200x200 crop: eyes 40 px apart, level; points x 5..95, y 24..100; mouth 1.05 and
+# chin 1.5 inter-ocular distances below the eyes
+PLAUSIBLE_EDGES = {
+    "tilted 38 degrees": (lambda p: _rotated(p, 38), True),
+    "tilted 42 degrees": (lambda p: _rotated(p, 42), False),
+    "eyes 0.16 of the side apart": (lambda p: (p - 50) * 0.8 + 100, True),
+    "eyes 0.14 of the side apart": (lambda p: (p - 50) * 0.7 + 100, False),
+    "eyes 0.74 of the side apart": (lambda p: _wide_eyes(p, 148), True),
+    "eyes 0.76 of the side apart": (lambda p: _wide_eyes(p, 152), False),
+    "reaching 0.24 of the side left": (lambda p: p - [53, 0], True),
+    "reaching 0.26 of the side left": (lambda p: p - [57, 0], False),
+    "reaching 0.24 of the side below": (lambda p: p + [0, 147], True),
+    "reaching 0.26 of the side below": (lambda p: p + [0, 151], False),
+    "mouth 0.45 below the eyes": (lambda p: _moved(p, slice(48, 68), -0.6), True),
+    "mouth 0.35 below the eyes": (lambda p: _moved(p, slice(48, 68), -0.7), False),
+    "mouth 2.45 below the eyes": (lambda p: _moved(_moved(p, slice(48, 68), 1.4), [8], 1.5), True),
+    "mouth 2.55 below the eyes": (lambda p: _moved(_moved(p, slice(48, 68), 1.5), [8], 1.5), False),
+    "chin above the mouth": (lambda p: _moved(p, [8], -0.5), False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PLAUSIBLE_EDGES))
+def test_plausible_thresholds(case: str) -> None:
+    """Each check of a landmark fit sits where documented: eye line within 40 degrees of level, eyes
+    0.15..0.75 of the side apart, points within a quarter side of the crop, mouth 0.4..2.5 eye distances
+    below the eyes and above the chin."""
+    move, expected = PLAUSIBLE_EDGES[case]
+    pts = move(synthetic_face())
+    assert L.plausible(pts, 200, 200) is expected
+
+
+class _FixedHog:
+    """Stands in for dlib's HOG detector: the same rectangles on every image."""
+
+    def __init__(self, rects: list) -> None:
+        self.rects = rects
+
+    def run(self, image: np.ndarray, upsample: int, min_score: float) -> tuple[list, list[float], list[int]]:
+        return list(self.rects), [1.0] * len(self.rects), [0] * len(self.rects)
+
+
+def test_dlib_rectangles_are_inclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dlib's ``right``/``bottom`` are the last column/row (width = right - left + 1); a FaceBox's are one
+    past it. Boxes from the detector keep the face's size, and a box goes back to the same rectangle."""
+    _needs_dlib_and_predictor()
+    import dlib
+
+    from buddy_emotion.types import FaceBox
+
+    b = DlibBackend()
+    rect = dlib.rectangle(10, 20, 109, 119)  # 100x100
+    b._detector = _FixedHog([rect, dlib.rectangle(300, 200, 300, 200)])
+    assert b.detect(np.zeros((480, 640), np.uint8)) == [FaceBox(10, 20, 100, 100), FaceBox(300, 200, 1, 1)]
+    # found on a copy downscaled by 2: twice the size in frame pixels
+    assert b.detect(np.zeros((960, 1280), np.uint8)) == [FaceBox(20, 40, 200, 200), FaceBox(600, 400, 2, 2)]
+    fitted: list = []
+    real = b._predictor
+
+    def fit(image: np.ndarray, r: dlib.rectangle) -> dlib.full_object_detection:
+        fitted.append(r)
+        return real(image, r)
+
+    monkeypatch.setattr(b, "_predictor", fit)
+    gray = np.zeros((480, 640), np.uint8)
+    assert b.landmarks(gray, b.detect(gray)[0]).shape == (68, 2)
+    assert fitted == [rect]
+
+
 # -- model file -------------------------------------------------------------------------------------
 
 

@@ -367,3 +367,64 @@ def test_fer_crop_of_checks_the_pair(crop: object) -> None:
 
     with pytest.raises(ValueError, match="fer_crop"):
         fer_crop_of(SimpleNamespace(fer_crop=crop))
+
+
+class _FakeInterpreter:
+    """Stands in for LiteRT: returns fixed raw outputs (box offsets, score logits) whatever the input."""
+
+    def __init__(self, boxes: np.ndarray, logits: np.ndarray, boxes_out: int, scores_out: int) -> None:
+        self.outputs = {boxes_out: boxes[None], scores_out: logits[None, :, None]}
+
+    def set_tensor(self, index: int, value: np.ndarray) -> None:
+        pass
+
+    def invoke(self) -> None:
+        pass
+
+    def get_tensor(self, index: int) -> np.ndarray:
+        return self.outputs[index]
+
+
+def _candidates(rects: list[tuple[float, float, float, float]], logits: list[float]) -> list[tuple[list[float], float]]:
+    """What ``_Net.run`` keeps of raw outputs holding ``rects`` (x, y, w, h in input pixels) at the first
+    anchors, with ``logits``; every other anchor is far below the score threshold."""
+    from buddy_emotion.face_detection.blazeface import _Net
+
+    net = _Net(MODEL_FILE, (256, 192), 1, 0.5)
+    raw = np.zeros((len(net.anchors), 16), np.float32)
+    scores = np.full(len(net.anchors), -10.0, np.float32)
+    for i, ((x, y, w, h), logit) in enumerate(zip(rects, logits)):
+        raw[i, :4] = (x + w / 2 - net.anchors[i, 0], y + h / 2 - net.anchors[i, 1], w, h)
+        scores[i] = logit
+    net.it = _FakeInterpreter(raw, scores, net.boxes_out, net.scores_out)
+    return net.run(np.zeros((192, 256), np.uint8))  # the input's size: no letterbox, scale 1
+
+
+def test_nms_merges_overlapping_candidates() -> None:
+    """Greedy NMS at IoU 0.3: a box overlapping a better one at IoU 0.5 goes, one at IoU 0.2 stays."""
+    best, overlapping, neighbour = (50, 50, 60, 60), (70, 50, 60, 60), (90, 50, 60, 60)  # IoU with best: .5, .2
+    found = _candidates([neighbour, overlapping, best], [1.0, 2.0, 3.0])
+    assert [tuple(round(v) for v in rect) for rect, _ in found] == [best, neighbour]
+    assert [conf for _, conf in found] == pytest.approx([1 / (1 + np.exp(-3.0)), 1 / (1 + np.exp(-1.0))])
+    assert len(_candidates([best, best], [3.0, 3.0])) == 1  # duplicates merge whatever their order
+
+
+@pytest.mark.parametrize("roi_scale", [1.5, 4.0])
+def test_video_mode_region_is_roi_scale_times_the_face(roi_scale: float) -> None:
+    """The region searched after a found face is a square ``roi_scale`` times the face's longer side."""
+    frame = np.roll(_moving_astronaut(1)[0][0], (90, 150), axis=(0, 1))  # the face mid-frame: the region is not clipped
+    tracker = BlazeFaceDetector(track=True, roi_scale=roi_scale)
+    (box,) = tracker.detect(frame)
+    assert tracker._roi_net is not None
+    real_run = tracker._roi_net.run
+    regions: list[tuple[int, ...]] = []
+
+    def spy(image: np.ndarray) -> list[tuple[list[float], float]]:
+        regions.append(image.shape[:2])
+        return real_run(image)
+
+    tracker._roi_net.run = spy  # type: ignore[method-assign]
+    tracker.detect(frame)
+    side = roi_scale * max(box.width, box.height)
+    assert len(regions) == 1 and regions[0][0] == regions[0][1]
+    assert abs(regions[0][0] - side) <= 2, (regions, box)

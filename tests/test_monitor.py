@@ -321,6 +321,62 @@ def test_concurrent_updates_are_safe() -> None:
     assert len(m.timeline) == 800
 
 
+def test_concurrent_samples_are_decided_one_at_a_time_and_each_event_delivered_once() -> None:
+    """Updates from several threads: every sample is decided while its thread holds the monitor's lock
+    (another thread cannot take it then), none is lost or doubled, and each events() iterator gets
+    every event update() returned, once."""
+    per_thread, starts = 60, (0.0, 100_000.0, 200_000.0, 300_000.0)  # 240 samples: no event queue can overflow
+    fast = dict(window=6.0, min_window_samples=1, min_duration=0.0, min_samples=1, cooldown=0.0, timeline_size=1000)
+    m = monitor_for(lambda t: 0.9 if (t % 100_000) // 40 % 2 == 0 else 0.05, **fast)
+    others_got_the_lock: list[bool] = []
+    record = m.timeline.append
+
+    def append(point: TimelinePoint) -> None:  # runs inside the decision of a sample
+        def probe() -> None:
+            got = m._lock.acquire(blocking=False)
+            if got:
+                m._lock.release()
+            others_got_the_lock.append(got)
+
+        prober = threading.Thread(target=probe)
+        prober.start()
+        prober.join()
+        record(point)
+
+    m.timeline.append = append  # type: ignore[method-assign]
+    consumers = [m.events(), m.events()]
+    consumed: list[list[SadnessEvent]] = [[], []]
+    readers = [threading.Thread(target=got.extend, args=(it,)) for got, it in zip(consumed, consumers)]
+    returned: list[SadnessEvent] = []
+    errors: list[BaseException] = []
+
+    def worker(start: float) -> None:
+        try:
+            for i in range(per_thread):
+                event = m.update(FRAME, timestamp=start + 2.0 * i)
+                if event is not None:
+                    returned.append(event)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    workers = [threading.Thread(target=worker, args=(start,)) for start in starts]
+    for t in readers + workers:
+        t.start()
+    for t in workers:
+        t.join()
+    m.stop()  # ends the iterators once they have drained
+    for reader in readers:
+        assert finishes_within(reader.join) is None
+    assert not errors
+    assert others_got_the_lock == [False] * len(starts) * per_thread
+    fed = sorted(start + 2.0 * i for start in starts for i in range(per_thread))
+    assert sorted(p.timestamp for p in m.timeline.snapshot()) == fed
+    assert f"samples={len(fed)}," in repr(m)
+    assert returned  # the first sample decided is sad, in a calm monitor: it fires
+    for got in consumed:
+        assert sorted(got, key=lambda e: e.timestamp) == sorted(returned, key=lambda e: e.timestamp)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # baseline
 # ---------------------------------------------------------------------------------------------------------

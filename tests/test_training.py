@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -246,3 +247,102 @@ def test_export_bundle_writes_a_loadable_model_and_card(fake_npz: Path, tmp_path
     assert backend.class_bias == {}  # a file of your own: the card's prior applies only to the bundled model
     assert len(backend.classify_faces([np.full((48, 48), 128, np.uint8)])) == 1
     assert "PublicTest accuracy" in render_markdown(card)
+
+
+def test_distillation_loss_weighs_labels_against_the_tempered_teacher() -> None:
+    """``kd_weight`` 0 is the plain cross-entropy, 1 ignores the labels; the KL term is taken at the
+    temperature and scaled by its square."""
+    from keras import ops
+
+    from buddy_emotion.training.fer import _distillation_loss
+
+    rng = np.random.default_rng(0)
+    student, teacher = (rng.dirichlet(np.ones(7), 5).astype(np.float32) for _ in range(2))
+    labels = np.eye(7, dtype=np.float32)[rng.integers(0, 7, 5)]
+    y_pred = np.concatenate([student, teacher], axis=1)
+
+    def loss(weight: float, temperature: float, y_true: np.ndarray = labels) -> np.ndarray:
+        return np.asarray(ops.convert_to_numpy(_distillation_loss(weight, temperature)(y_true, y_pred)))
+
+    def tempered(p: np.ndarray, t: float) -> np.ndarray:
+        z = np.log(p.astype(np.float64)) / t
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    def kd(t: float) -> np.ndarray:
+        return -(np.exp(tempered(teacher, t)) * tempered(student, t)).sum(axis=1) * t * t
+
+    ce = -(labels * np.log(student)).sum(axis=1)
+    np.testing.assert_allclose(loss(0.0, 3.0), ce, rtol=1e-5)
+    np.testing.assert_allclose(loss(1.0, 3.0), kd(3.0), rtol=1e-5)
+    np.testing.assert_allclose(loss(1.0, 3.0, np.roll(labels, 1, axis=1)), loss(1.0, 3.0), rtol=1e-6)
+    np.testing.assert_allclose(loss(0.25, 1.0), 0.75 * ce + 0.25 * kd(1.0), rtol=1e-5)
+    assert np.abs(kd(3.0) - kd(1.0)).min() > 0.1  # the temperature matters on these inputs
+
+
+def test_ema_swapped_in_for_evaluation_only(fake_npz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``ema``, each epoch evaluates the raw weights, then the running average (which is what is
+    saved), and the next epoch trains on from the raw weights."""
+    import buddy_emotion.training.fer as fer
+
+    models: list = []
+    evaluated: list[list[np.ndarray]] = []  # weights at each predict() call
+    saved: list[list[np.ndarray]] = []
+    started: list[list[np.ndarray]] = []  # weights each epoch starts training from
+    real_build, real_lr = fer.build_model, fer.learning_rate_at
+
+    def build(cfg: fer.TrainConfig):
+        model = real_build(cfg)
+        real_predict, real_save = model.predict, model.save
+
+        def predict(*args, **kwargs):
+            evaluated.append(model.get_weights())
+            return real_predict(*args, **kwargs)
+
+        def save(*args, **kwargs):
+            saved.append(model.get_weights())
+            return real_save(*args, **kwargs)
+
+        model.predict, model.save = predict, save
+        models.append(model)
+        return model
+
+    def lr(progress: float, peak: float) -> float:
+        started.append(models[0].get_weights())
+        return real_lr(progress, peak)
+
+    monkeypatch.setattr(fer, "build_model", build)
+    monkeypatch.setattr(fer, "learning_rate_at", lr)
+    tiny: dict[str, Any] = {"data": str(fake_npz), "epochs": 3, "batch_size": 48, "widths": (4, 8), "threads": 1}
+    fer.train(fer.TrainConfig(out_dir=str(tmp_path / "ema"), ema=0.8, optimizer="sgd", learning_rate=0.05, **tiny))
+    assert len(evaluated) == 12 and len(started) == 3  # per epoch: raw, raw mirrored, average, average mirrored
+    raw, avg = evaluated[0::4], evaluated[2::4]
+
+    def close(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+        return all(np.allclose(x, y, atol=1e-6) for x, y in zip(a, b))
+
+    assert all(close(evaluated[i + 1], evaluated[i]) for i in range(0, 12, 2))  # mirrored pass: same weights
+    assert close(avg[0], raw[0])  # epoch 0: the average is the raw weights
+    for e in (1, 2):
+        assert not close(raw[e], raw[e - 1])
+        assert close(avg[e], [0.8 * a + 0.2 * w for a, w in zip(avg[e - 1], raw[e])])
+        assert close(started[e], raw[e - 1])  # training goes on from the raw weights, not the average
+    assert saved and all(any(close(s, a) for a in avg) for s in saved)  # whichever epoch is saved: its average
+
+
+def test_distillation_options_reach_the_loss(fake_npz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``kd_weight`` and ``kd_temperature`` are the ones the training loss is built with."""
+    import buddy_emotion.training.fer as fer
+
+    teacher = str(tmp_path / "teacher.keras")
+    fer.build_model(fer.TrainConfig(widths=(4, 8))).save(teacher)  # untrained: only its outputs matter
+    real, built = fer._distillation_loss, []
+
+    def distillation_loss(weight: float, temperature: float) -> Any:
+        built.append((weight, temperature))
+        return real(weight, temperature)
+
+    monkeypatch.setattr(fer, "_distillation_loss", distillation_loss)
+    tiny: dict[str, Any] = {"data": str(fake_npz), "epochs": 1, "batch_size": 48, "widths": (4, 8), "threads": 1}
+    cfg = fer.TrainConfig(out_dir=str(tmp_path / "s"), teachers=(teacher,), kd_weight=0.3, kd_temperature=4.0, **tiny)
+    fer.train(cfg)
+    assert built == [(0.3, 4.0)]
