@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -342,3 +343,14 @@ def test_watch_waits_doubling_and_reopens_a_live_camera_after_errors(capsys, mon
     assert len(out.splitlines()) == 2 and cam.opens == 3  # the with block's open, then one per lost frame
     assert waits[:2] == [1.0, 2.0] and all(0 <= w <= 5 for w in waits[2:])
     assert "retrying in 1 s" in err and "retrying in 2 s" in err
+
+
+def test_native_log_lines_stay_off_stderr(tmp_path) -> None:
+    """FFmpeg's "moov atom not found" would come before the command's own one-line error."""
+    bad = tmp_path / "text.mp4"
+    bad.write_text("not a video")
+    env = {k: v for k, v in os.environ.items() if k not in ("BUDDY_EMOTION_DEBUG", "OPENCV_FFMPEG_LOGLEVEL")}
+    out = subprocess.run([sys.executable, "-m", "buddy_emotion.cli", "analyze", str(bad)], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 2
+    assert [line.split(":")[0] for line in out.stderr.splitlines()] == ["buddy-emotion"] * 2, out.stderr

@@ -493,8 +493,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _quiet_native_logs() -> None:
+    """Keep OpenCV's and FFmpeg's own log lines ("[ WARN:0@0.007] ... can't open camera by index", "moov atom
+    not found") off stderr: the command reports each failure in one line of its own. The command owns its
+    process, so it may set these; the library leaves them to its caller. ``BUDDY_EMOTION_DEBUG=1`` keeps them,
+    and so does setting ``OPENCV_LOG_LEVEL`` or ``OPENCV_FFMPEG_LOGLEVEL`` yourself."""
+    if os.environ.get("BUDDY_EMOTION_DEBUG"):
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when OpenCV first loads FFmpeg
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        import cv2
+
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _quiet_native_logs()
     parser = build_parser()
     if argv[:1] == ["train"]:  # argparse's REMAINDER would swallow neither '--help' nor a leading option well
         args = argparse.Namespace(func=cmd_train, train_args=argv[1:])
