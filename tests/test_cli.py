@@ -354,3 +354,18 @@ def test_native_log_lines_stay_off_stderr(tmp_path) -> None:
                          text=True, env=env, timeout=120)
     assert out.returncode == 2
     assert [line.split(":")[0] for line in out.stderr.splitlines()] == ["buddy-emotion"] * 2, out.stderr
+
+
+def test_every_option_of_every_command_is_explained() -> None:
+    import argparse
+
+    from buddy_emotion.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        if name == "train":  # its help is the training command's own, tested above
+            continue
+        for action in parser._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help line"
+            if action.default not in (None, False, argparse.SUPPRESS) and action.option_strings:
+                assert "default" in action.help, f"{name} {action.option_strings} does not say its default"

@@ -433,9 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def backend_opt(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--backend", default="default", help="backend name (see 'buddy-emotion backends')")
+        sp.add_argument("--backend", default="default",
+                        help="backend name, see 'buddy-emotion backends' (default: %(default)s)")
         sp.add_argument("--threshold", type=_number_arg("a probability within 0..1", 0.0, 1.0), default=0.5,
-                        help="sadness probability counted as sad (0..1)")
+                        help="sadness probability counted as sad, 0..1 (default: %(default)s)")
         tta_opt(sp)
 
     def tta_opt(sp: argparse.ArgumentParser) -> None:
@@ -458,13 +459,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_analyze)
 
     w = sub.add_parser("watch", help="watch a camera and print readings as they come (Ctrl-C stops)")
-    w.add_argument("--camera", default="webcam", help="webcam, webcam:N, pi, a video file or an image folder")
+    w.add_argument("--camera", default="webcam",
+                   help="webcam, webcam:N, pi, a video file or an image folder (default: %(default)s)")
     w.add_argument("--interval", type=_number_arg("a finite number of seconds > 0", 0.0, open_lo=True), default=2.0,
-                   help="seconds between readings")
+                   help="seconds between readings (default: %(default)s)")
     w.add_argument("--duration", type=_number_arg("a finite number of seconds >= 0", 0.0), default=0.0,
-                   help="stop after this many seconds (0: never)")
+                   help="stop after this many seconds; 0: never (default: %(default)s)")
     backend_opt(w)
-    w.add_argument("--json", action="store_true")
+    w.add_argument("--json", action="store_true", help="one JSON object per reading or event")
     w.add_argument("--plot", metavar="OUT.png", help="draw sadness over time when stopped")
     w.add_argument("--no-monitor", action="store_true", help="readings only, no 'speak now' decisions")
     w.add_argument("--track", action="store_true",
@@ -472,12 +474,13 @@ def build_parser() -> argparse.ArgumentParser:
     w.set_defaults(func=cmd_watch)
 
     b = sub.add_parser("backends", help="list backends and whether each can run here")
-    b.add_argument("--json", action="store_true")
+    b.add_argument("--json", action="store_true", help="one JSON object per backend")
     b.set_defaults(func=cmd_backends)
 
     e = sub.add_parser("eval", help="evaluate a backend on labelled faces (.npz or folder with labels.csv)")
-    e.add_argument("data")
-    e.add_argument("--backend", default="default")
+    e.add_argument("data", help="an .npz with images and FER-2013 labels (0..6), or a folder with labels.csv "
+                                "(columns path,label)")
+    e.add_argument("--backend", default="default", help="backend name (default: %(default)s)")
     tta_opt(e)
     e.add_argument("--split", default=None, help="rows whose 'usage' equals this (npz only)")
     e.add_argument("--cropped", action="store_true", help="images are face crops: skip detection")
