@@ -866,6 +866,22 @@ def test_run_opens_a_camera_it_is_given_closed_and_closes_it(tmp_path) -> None:
         assert opened.is_open  # the caller's to close
 
 
+def test_a_bad_frame_in_a_replay_is_marked_at_its_media_time(tmp_path) -> None:
+    import cv2
+
+    from buddy_emotion.cameras import ImageFolderCamera
+
+    for i in (0, 2, 3):
+        cv2.imwrite(str(tmp_path / f"{i:02d}.png"), texture(seed=i))
+    (tmp_path / "01.png").write_text("not an image")  # one image every 2 s: this one stands for t = 2 s
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    final = m.run(ImageFolderCamera(tmp_path, fps=0.5), interval=2.0, backoff=0.01)
+    assert final.state == "ended" and final.camera_errors == 1
+    points = m.timeline.snapshot()
+    assert [(p.timestamp, p.reason) for p in points] == [(0.0, None), (2.0, NoReadingReason.CAMERA_ERROR),
+                                                         (4.0, None), (6.0, None)]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # bad input (fuzz audit): clear errors naming the argument, never a hang or a foreign exception
 # ---------------------------------------------------------------------------------------------------------

@@ -554,7 +554,6 @@ class SadnessMonitor:
         wait = backoff
         next_media_t: float | None = None
         last_ts: float | None = None
-        last_ts_wall = start_wall
         self._set_status(state="running", samples=0, events=self._events_total, consecutive_errors=0,
                          last_error=None, retry_in=None)
         final = "stopped"
@@ -572,8 +571,8 @@ class SadnessMonitor:
                         final = "ended"
                         break
                     errors_in_row += 1
-                    if finite:  # media time: continue from the last frame's time
-                        err_t = 0.0 if last_ts is None else last_ts + (time.monotonic() - last_ts_wall)
+                    if finite:  # media time: where the frame that failed would have been
+                        err_t = (0.0 if last_ts is None else last_ts) + errors_in_row * _frame_step(camera, interval)
                     else:
                         err_t = time.time()
                     self._note_camera_error(err_t)
@@ -601,7 +600,7 @@ class SadnessMonitor:
                 frame, ts = got
                 del got
                 ts = _check.number("camera timestamp", ts, unit="seconds")
-                last_ts, last_ts_wall = ts, time.monotonic()
+                last_ts = ts
                 if finite:
                     if next_media_t is not None and ts + 1e-9 < next_media_t:
                         del frame
@@ -761,3 +760,15 @@ def _timestamp(value: Any, name: str = "timestamp") -> float:
 def _positive(name: str, value: Any) -> float:
     """A finite number of seconds > 0 (numpy scalars included)."""
     return _check.number(name, value, 0.0, open_lo=True, unit="seconds")
+
+
+def _frame_step(camera: Any, interval: float) -> float:
+    """Media seconds between a finite source's frames: its ``step`` (a video read every ``step`` s), else
+    ``1 / fps``, else the sampling ``interval``."""
+    step: Any = getattr(camera, "step", None)
+    if _check.is_real(step) and math.isfinite(step) and step > 0:
+        return float(step)
+    fps: Any = getattr(camera, "fps", None)
+    if _check.is_real(fps) and math.isfinite(fps) and fps > 0:
+        return 1.0 / float(fps)
+    return interval
