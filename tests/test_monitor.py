@@ -827,6 +827,47 @@ def test_stop_joins_and_unexpected_errors_are_reported() -> None:
     assert not m.running
 
 
+def test_a_stop_right_after_start_is_not_lost() -> None:
+    """stop() may come before the background loop has begun: the loop must still end, and stop() say so."""
+
+    class SignallingEvent(threading.Event):  # lets the loop go on only once stop() has set the flag
+        def __init__(self) -> None:
+            super().__init__()
+            self.was_set = threading.Event()
+
+        def set(self) -> None:
+            super().set()
+            self.was_set.set()
+
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=0)
+    stop_flag = SignallingEvent()
+    m._stop = stop_flag
+
+    class LateCamera(FakeCamera):
+        @property
+        def finite(self) -> bool:  # read as the loop begins: hold it there until stop() has been called
+            if threading.current_thread().name == "SadnessMonitor":
+                stop_flag.was_set.wait(5)
+            return False
+
+    m.start(LateCamera(), interval=0.01)
+    status = m.stop(timeout=5)
+    assert not m.running and status.state == "stopped" and status.samples == 0
+
+
+def test_start_again_as_soon_as_a_failed_loop_ends_its_events() -> None:
+    class Broken(ScriptedDetector):
+        def detect_sadness(self, frame: np.ndarray, timestamp: float | None = None) -> SadnessReading:
+            raise RuntimeError("bug")
+
+    m = SadnessMonitor(Broken(), calibration_samples=0)
+    for _ in range(20):  # the thread logs the failure after events() has ended: start() waits for it
+        events = m.events()
+        m.start(FakeCamera(), interval=0.001)
+        assert list(events) == []
+    m.stop()
+
+
 def test_failing_callbacks_do_not_stop_the_monitor() -> None:
     def bad(_: Any) -> None:
         raise ValueError("callback bug")

@@ -540,7 +540,10 @@ class SadnessMonitor:
         except ImportError:  # pragma: no cover - the cameras package is part of the library
             _EndOfStream = None  # type: ignore[assignment,misc]
 
-        self._stop.clear()
+        if threading.current_thread() is not self._thread:
+            # a blocking run(). start() clears the flag before its thread begins, so that a stop() that comes
+            # before this line is not lost
+            self._stop.clear()
         opened_here = getattr(camera, "is_open", True) is False
         if opened_here:
             self._reopen(camera)  # a failure shows as a camera error at the first read, then backoff
@@ -678,6 +681,9 @@ class SadnessMonitor:
             raise ArgumentTypeError(f"start(): {e}") from None
         bound.apply_defaults()
         self._run_args(**bound.arguments)
+        last = self._thread
+        if last is not None and last is not threading.current_thread() and not self._loop_active:
+            last.join(5.0)  # its loop has ended (events() ended with it); the thread is only finishing up
         with self._lock:
             if self.running:
                 raise RuntimeError("the monitor is running already; stop() it first")
