@@ -147,6 +147,28 @@ def test_backend_returning_junk_gives_backend_error(junk: object) -> None:
         Detector(_Junk([])).detect_sadness(FRAME, 0.0)
 
 
+def test_a_plug_ins_own_exception_reaches_the_caller_as_a_backend_error() -> None:
+    from buddy_emotion.errors import BackendError
+
+    class _Exploding(_Scripted):
+        def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+            raise RuntimeError("model exploded")
+
+    d = Detector(_Exploding([]))
+    for call in (lambda: d.analyze(FRAME), lambda: d.detect_sadness(FRAME, 0.0)):
+        with pytest.raises(BackendError, match="'scripted' failed: RuntimeError: model exploded") as info:
+            call()
+        assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_a_face_without_a_sadness_score_is_a_backend_error_naming_the_labels() -> None:
+    from buddy_emotion.errors import BackendError
+
+    face = FaceEmotion(FaceBox(10, 10, 80, 80), {"happiness": 1.0}, "scripted")
+    with pytest.raises(BackendError, match=r"without 'sadness' \(scores: happiness; its labels: happiness, sadness\)"):
+        Detector(_Scripted([face])).detect_sadness(FRAME, 0.0)
+
+
 def test_reset_starts_a_new_stream_in_video_mode(astronaut_bgr: np.ndarray) -> None:
     with Detector(track=True) as d:
         assert d.detect_sadness(astronaut_bgr).ok

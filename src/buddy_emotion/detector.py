@@ -11,7 +11,7 @@ import numpy as np
 from buddy_emotion import backends as _backends
 from buddy_emotion._check import integer, number
 from buddy_emotion.backends.base import EmotionBackend
-from buddy_emotion.errors import ArgumentTypeError, BackendError, InvalidArgumentError
+from buddy_emotion.errors import ArgumentTypeError, BackendError, BuddyEmotionError, InvalidArgumentError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.labels import SADNESS
 from buddy_emotion.types import FaceEmotion, NoReadingReason, SadnessReading
@@ -73,11 +73,17 @@ class Detector:
 
         Raises:
             InvalidFrameError: ``frame`` is not an accepted image.
-            BackendError: the backend failed, or returned something other than a list of FaceEmotion.
+            BackendError: the backend failed (an exception of its own is chained as ``__cause__``), or
+                returned something other than a list of FaceEmotion.
         """
         frame = validate_frame(frame)
         with self._lock:
-            faces = self.backend.analyze(frame)
+            try:
+                faces = self.backend.analyze(frame)
+            except BuddyEmotionError:
+                raise
+            except Exception as e:  # a plug-in's own failure: still one error class for the caller to catch
+                raise BackendError(f"backend {self.backend.name!r} failed: {type(e).__name__}: {e}") from e
         if not isinstance(faces, (list, tuple)):
             raise BackendError(f"backend {self.backend.name!r}: analyze() returned {type(faces).__name__}, "
                                "not a list of FaceEmotion")
@@ -103,7 +109,8 @@ class Detector:
         Raises:
             InvalidFrameError: ``frame`` is not an accepted image.
             ValueError: ``timestamp`` is not None or a finite number.
-            BackendError: the backend failed (e.g. a remote service error).
+            BackendError: the backend failed (e.g. a remote service error), or scored the main face
+                without a sadness score.
         """
         ts = time.time() if timestamp is None else number("timestamp", timestamp)
         frame = validate_frame(frame)
@@ -123,9 +130,9 @@ class Detector:
             return SadnessReading(None, False, main.box, None, backend_name, ts, NoReadingReason.FACE_TOO_SMALL,
                                   len(faces), self.threshold, faces)
         sad = main.sadness
-        if sad is None:  # pragma: no cover - excluded by the label check in __init__
-            return SadnessReading(None, False, main.box, main.scores, backend_name, ts,
-                                  NoReadingReason.BACKEND_ERROR, len(faces), self.threshold, faces)
+        if sad is None:  # the backend's labels promise sadness, so this face breaks its contract
+            raise BackendError(f"backend {backend_name!r} scored a face without 'sadness' (scores: "
+                               f"{', '.join(main.scores) or 'none'}; its labels: {', '.join(self.backend.labels)})")
         return SadnessReading(sad, sad >= self.threshold, main.box, main.scores, backend_name, ts, None,
                               len(faces), self.threshold, faces)
 
