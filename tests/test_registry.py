@@ -139,3 +139,59 @@ def test_available_survives_broken_entries(tmp_path, monkeypatch) -> None:
     assert not found["five"].ok and not found["odd"].ok
     with pytest.raises(BackendError, match="boom"):
         backends.create("boom")
+
+
+def test_a_class_defined_in_a_function_can_be_registered_and_created() -> None:
+    from buddy_emotion import Detector
+
+    class Local(_Toy):
+        pass
+
+    backends.register("local_toy", Local, sad=0.9)
+    try:
+        with Detector("local_toy") as d:
+            assert isinstance(d.backend, Local) and d.backend.sad == 0.9
+    finally:
+        backends._REGISTERED.pop("local_toy")
+
+
+@pytest.mark.parametrize(("kwargs", "hint"), [({"install": "pip install my-backend"}, "pip install my-backend"),
+                                              ({}, "check that it is installed")])
+def test_a_plug_ins_own_install_hint(kwargs: dict, hint: str) -> None:
+    backends.register("plug", "my_backend_not_installed_xyz:Backend", **kwargs)
+    try:
+        with pytest.raises(MissingDependencyError, match=hint) as info:
+            backends.create("plug")
+        assert "buddy-emotion[" not in str(info.value)  # no extra of ours that does not exist
+    finally:
+        backends._REGISTERED.pop("plug")
+
+
+def test_require_names_the_plug_ins_command_or_the_module() -> None:
+    from buddy_emotion.backends import require
+
+    with pytest.raises(MissingDependencyError, match="install it with: pip install onnxruntime$"):
+        require("onnxruntime_not_installed_xyz", None, "mine", install="pip install onnxruntime")
+    with pytest.raises(MissingDependencyError, match="install the package that provides onnx_xyz$"):
+        require("onnx_xyz", None, "mine")
+    with pytest.raises(MissingDependencyError, match=r"pip install 'buddy-emotion\[dlib\]'$"):
+        require("dlib_not_installed_xyz", "dlib", "dlib")
+
+
+def test_the_contract_suite_says_which_rule_a_plug_in_broke() -> None:
+    from buddy_emotion.testing import BackendContract
+
+    class Sloppy(_Toy):
+        labels = ("happy", "sadness")  # not a canonical name
+
+        def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+            return [FaceEmotion(None, {"sadness": 0.5, "happiness": 0.2}, self.name)]  # no box, sums to 0.7
+
+    contract = BackendContract()
+    with pytest.raises(AssertionError, match=r"canonical names .*unknown: \['happy'\]"):
+        contract.test_name_and_labels(Sloppy())
+    Sloppy.labels = ("happiness", "sadness")
+    with pytest.raises(AssertionError, match="summing to 1, got a sum of 0.7000"):
+        contract.test_analyze_finds_the_face(Sloppy())
+    with pytest.raises(AssertionError, match=r"a frame without a face must give \[\]"):
+        contract.test_analyze_blank_frame_gives_no_face(Sloppy())

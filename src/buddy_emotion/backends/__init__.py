@@ -19,7 +19,7 @@ from importlib import metadata
 from typing import Any
 
 from buddy_emotion import _check
-from buddy_emotion.backends.base import EmotionBackend, Viability, require
+from buddy_emotion.backends.base import EmotionBackend, Viability, install_hint, require
 from buddy_emotion.errors import (
     ArgumentTypeError,
     BackendError,
@@ -36,10 +36,11 @@ ENTRY_POINT_GROUP = "buddy_emotion.backends"
 
 @dataclass(frozen=True)
 class _Entry:
-    target: str  # "module:Class"
-    extra: str | None = None  # the pip extra that provides its dependencies
+    target: str | type[EmotionBackend]  # "module:Class" (imported on first use), or the class itself
+    extra: str | None = None  # the buddy-emotion extra that provides its dependencies
     defaults: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
+    install: str | None = None  # a plug-in's own install command, for the hint when its import fails
 
 
 _BUILTIN: dict[str, _Entry] = {
@@ -59,9 +60,14 @@ _TARGET_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_
 
 
 def register(name: str, target: str | type[EmotionBackend], *, extra: str | None = None,
-             summary: str = "", **defaults: Any) -> None:
-    """Register a backend under ``name``: an :class:`EmotionBackend` subclass, or ``"module:Class"`` to import
-    lazily (the string is checked for its form only; :func:`create` imports it).
+             install: str | None = None, summary: str = "", **defaults: Any) -> None:
+    """Register a backend under ``name``: an :class:`EmotionBackend` subclass (kept as it is, so a class
+    defined in a function works too), or ``"module:Class"`` to import lazily (the string is checked for its
+    form only; :func:`create` imports it).
+
+    ``extra`` names a buddy-emotion extra, ``install`` a plug-in's own install command (e.g. ``"pip install
+    my-backend"``): the hint given when importing ``"module:Class"`` fails. ``defaults`` are options passed
+    to the class unless the caller gives them.
 
     Raises:
         ValueError: ``name`` is not a non-empty string, or ``target`` is a string not of the form ``"module:Class"``.
@@ -72,7 +78,6 @@ def register(name: str, target: str | type[EmotionBackend], *, extra: str | None
     if isinstance(target, type):
         if not issubclass(target, EmotionBackend):
             raise ArgumentTypeError(f"target {target!r} is not an EmotionBackend subclass")
-        target = f"{target.__module__}:{target.__qualname__}"
     elif isinstance(target, str):
         if not _TARGET_RE.match(target.strip()):
             raise InvalidArgumentError(f"target must be an EmotionBackend subclass or 'module:Class', got {target!r}")
@@ -81,9 +86,11 @@ def register(name: str, target: str | type[EmotionBackend], *, extra: str | None
         raise ArgumentTypeError(f"target must be an EmotionBackend subclass or a 'module:Class' string, got {target!r}")
     if extra is not None and not isinstance(extra, str):
         raise ArgumentTypeError(f"extra must be a pip extra name or None, got {extra!r}")
+    if install is not None and not isinstance(install, str):
+        raise ArgumentTypeError(f"install must be an install command or None, got {install!r}")
     if not isinstance(summary, str):
         raise ArgumentTypeError(f"summary must be a string, got {summary!r}")
-    _REGISTERED[name] = _Entry(target, extra, dict(defaults), summary)
+    _REGISTERED[name] = _Entry(target, extra, dict(defaults), summary, install)
 
 
 def _entry_points() -> dict[str, _Entry]:
@@ -128,13 +135,15 @@ def get_class(name: str) -> type[EmotionBackend]:
         BackendError: its module fails to import, or the target is not an EmotionBackend class.
     """
     entry = _lookup(name)
-    module_name, _, attr = str(entry.target).partition(":")
+    if isinstance(entry.target, type):
+        return entry.target
+    module_name, _, attr = entry.target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except BuddyEmotionError:
         raise
     except ImportError as e:
-        hint = f"pip install 'buddy-emotion[{entry.extra}]'" if entry.extra else "check that it is installed"
+        hint = install_hint(entry.extra, entry.install) or "check that it is installed"
         raise MissingDependencyError(f"backend {name!r} cannot be imported ({e}); install it with: {hint}") from None
     except Exception as e:  # a broken plug-in module (or an entry point without a module)
         raise BackendError(f"backend {name!r}: importing {module_name!r} failed ({type(e).__name__}: {e})") from e

@@ -14,7 +14,7 @@ import numpy as np
 from buddy_emotion.errors import ArgumentTypeError, BackendError, InvalidFrameError, MissingDependencyError
 from buddy_emotion.types import FaceEmotion
 
-__all__ = ["EmotionBackend", "Viability", "require"]
+__all__ = ["EmotionBackend", "Viability", "require", "install_hint"]
 
 
 @dataclass(frozen=True)
@@ -28,14 +28,26 @@ class Viability:
         return self.ok
 
 
-def require(module: str, extra: str, backend: str) -> ModuleType:
-    """Import an optional dependency, or raise :class:`MissingDependencyError` with the install hint."""
+def install_hint(extra: str | None = None, install: str | None = None) -> str | None:
+    """``install`` as given, else ``pip install 'buddy-emotion[EXTRA]'`` for a buddy-emotion extra, else None."""
+    if install:
+        return install
+    return f"pip install 'buddy-emotion[{extra}]'" if extra else None
+
+
+def require(module: str, extra: str | None, backend: str, *, install: str | None = None) -> ModuleType:
+    """Import an optional dependency, or raise :class:`MissingDependencyError` with the install hint.
+
+    ``extra`` is a buddy-emotion extra (``"dlib"`` gives ``pip install 'buddy-emotion[dlib]'``). A plug-in
+    passes ``extra=None`` and its own command, e.g. ``install="pip install onnxruntime"``.
+    """
     try:
         return importlib.import_module(module)
     except ImportError as e:
+        hint = install_hint(extra, install)
         raise MissingDependencyError(
             f"backend {backend!r} needs {module} ({type(e).__name__}: {e}); "
-            f"install it with: pip install 'buddy-emotion[{extra}]'"
+            + (f"install it with: {hint}" if hint else f"install the package that provides {module}")
         ) from None
 
 
