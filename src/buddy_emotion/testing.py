@@ -9,6 +9,22 @@ Every backend's tests subclass :class:`BackendContract`, including third-party o
             return MyBackend()
 
 Set ``supports_crops = False`` for backends that only take full frames (remote services).
+
+What the suite checks (each failure says which rule broke):
+
+- ``name`` is a non-empty str; ``labels`` are distinct names from :data:`buddy_emotion.labels.EMOTIONS`.
+- ``viability()`` returns a :class:`~buddy_emotion.backends.Viability` with a str reason.
+- ``analyze(frame)`` returns a list of :class:`~buddy_emotion.types.FaceEmotion`: at least one face, with a box
+  inside the frame, on :meth:`BackendContract.face_frame`, and ``[]`` on a frame without a face. Scores use
+  the backend's labels and sum to 1 (within 0.02); ``FaceEmotion.backend`` names the backend.
+- Grey (HxW) and BGRA frames give the same faces as BGR (and BGRA the same scores);
+  :func:`buddy_emotion.frames.validate_frame` and :func:`~buddy_emotion.frames.to_bgr` do the work.
+- Bad frames (:data:`BAD_FRAMES`: None, a path, empty, float, NaN, wrong shapes, tiny) raise
+  :class:`~buddy_emotion.errors.InvalidFrameError`: call ``validate_frame`` first.
+- ``classify_faces(crops)`` gives one FaceEmotion per crop (box None), ``[]`` for no crops, and
+  ``InvalidFrameError`` for a bad crop; or, with ``supports_crops = False``, raises ``BackendError``.
+- ``close()`` may be called twice; afterwards ``analyze`` raises
+  :class:`~buddy_emotion.errors.BackendUnavailableError` whose message says "closed", and ``with`` closes.
 """
 
 from __future__ import annotations
@@ -82,45 +98,55 @@ class BackendContract:
             b.close()
 
     def _check_emotion(self, backend: EmotionBackend, face: FaceEmotion) -> None:
-        assert isinstance(face, FaceEmotion)
-        assert set(face.scores) <= set(backend.labels)
-        assert abs(sum(face.scores.values()) - 1.0) < 0.02
-        assert face.backend
+        assert isinstance(face, FaceEmotion), f"a face must be a FaceEmotion, got {type(face).__name__}"
+        assert set(face.scores) <= set(backend.labels), (
+            f"scores {sorted(face.scores)} must use the backend's labels {list(backend.labels)}")
+        total = sum(face.scores.values())
+        assert abs(total - 1.0) < 0.02, f"scores must be probabilities summing to 1, got a sum of {total:.4f}"
+        assert face.backend, "FaceEmotion.backend must name the backend"
 
     def test_name_and_labels(self, backend: EmotionBackend) -> None:
-        assert isinstance(backend.name, str) and backend.name
-        assert backend.labels and set(backend.labels) <= set(EMOTIONS)
-        assert len(set(backend.labels)) == len(backend.labels)
+        assert isinstance(backend.name, str) and backend.name, f"name must be a non-empty str, got {backend.name!r}"
+        unknown = sorted(set(backend.labels) - set(EMOTIONS))
+        assert backend.labels and not unknown, (
+            f"labels must be canonical names from buddy_emotion.labels.EMOTIONS {EMOTIONS}; unknown: {unknown}")
+        assert len(set(backend.labels)) == len(backend.labels), f"labels repeat: {list(backend.labels)}"
 
     def test_viability_is_reported(self, backend: EmotionBackend) -> None:
         v = type(backend).viability()
-        assert isinstance(v, Viability)
-        assert isinstance(v.reason, str)
+        assert isinstance(v, Viability), f"viability() must return a Viability, got {type(v).__name__}"
+        assert isinstance(v.reason, str), f"Viability.reason must be a str, got {v.reason!r}"
 
     def test_analyze_finds_the_face(self, backend: EmotionBackend) -> None:
         frame = self.face_frame()
         faces = backend.analyze(frame)
-        assert isinstance(faces, list) and len(faces) >= 1
+        assert isinstance(faces, list), f"analyze() must return a list, got {type(faces).__name__}"
+        assert faces, "analyze() found no face in face_frame(), which holds one clear face"
         h, w = frame.shape[:2]
         for face in faces:
             self._check_emotion(backend, face)
-            assert face.box is not None
-            assert 0 <= face.box.x < face.box.right <= w and 0 <= face.box.y < face.box.bottom <= h
+            assert face.box is not None, "faces found in a frame must have a box"
+            assert 0 <= face.box.x < face.box.right <= w and 0 <= face.box.y < face.box.bottom <= h, (
+                f"box {face.box} must lie within the {w}x{h} frame")
 
     def test_analyze_blank_frame_gives_no_face(self, backend: EmotionBackend) -> None:
-        assert backend.analyze(blank_frame()) == []
+        faces = backend.analyze(blank_frame())
+        assert faces == [], f"a frame without a face must give [], got {faces!r}"
 
     def test_analyze_accepts_grey_and_bgra(self, backend: EmotionBackend) -> None:
         import cv2
 
         frame = self.face_frame()
         faces = backend.analyze(frame)
-        assert len(backend.analyze(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))) == len(faces)
+        grey = backend.analyze(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+        assert len(grey) == len(faces), (
+            f"a grey (HxW) frame must give as many faces as BGR: {len(grey)} against {len(faces)} "
+            "(frames.validate_frame and frames.to_bgr handle grey and BGRA)")
         # BGRA holds the same B, G, R planes: the same faces and scores
         bgra = backend.analyze(cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA))
-        assert [f.box for f in bgra] == [f.box for f in faces]
+        assert [f.box for f in bgra] == [f.box for f in faces], "BGRA must give the same boxes as BGR"
         for a, b in zip(bgra, faces):
-            assert dict(a.scores) == pytest.approx(dict(b.scores), abs=1e-6)
+            assert dict(a.scores) == pytest.approx(dict(b.scores), abs=1e-6), "BGRA must give the scores of BGR"
 
     @pytest.mark.parametrize("kind", sorted(BAD_FRAMES))
     def test_analyze_rejects_bad_frames(self, backend: EmotionBackend, kind: str) -> None:
@@ -134,11 +160,11 @@ class BackendContract:
                 backend.classify_faces([crop])
             return
         out = backend.classify_faces([crop, crop[:, ::-1].copy()])
-        assert len(out) == 2
+        assert len(out) == 2, f"classify_faces() must give one FaceEmotion per crop: 2 crops, {len(out)} results"
         for face in out:
-            assert face.box is None
+            assert face.box is None, "a crop's FaceEmotion has no box (box=None)"
             self._check_emotion(backend, face)
-        assert backend.classify_faces([]) == []
+        assert backend.classify_faces([]) == [], "classify_faces([]) must give []"
 
     def test_classify_faces_rejects_bad_crops(self, backend: EmotionBackend) -> None:
         if not self.supports_crops:
