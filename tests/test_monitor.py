@@ -907,6 +907,12 @@ def test_run_opens_a_camera_it_is_given_closed_and_closes_it(tmp_path) -> None:
         assert opened.is_open  # the caller's to close
 
 
+def test_without_calibration_an_adapting_baseline_learns_a_user_sad_from_the_start() -> None:
+    """As MonitorOptions documents for calibration_samples=0: readings before a spell opens count as calm."""
+    assert drive(monitor_for(adapt_baseline=True), [0.8] * 120) == []
+    assert len(drive(monitor_for(adapt_baseline=False), [0.8] * 120)) == 1
+
+
 def test_a_bad_frame_in_a_replay_is_marked_at_its_media_time(tmp_path) -> None:
     import cv2
 

@@ -99,9 +99,11 @@ class MonitorOptions:
         max_baseline: the baseline level is capped here (a user who is sad during calibration can not
             silence the monitor for good).
         calibration_samples: without a given baseline, the first this many valid readings calibrate it;
-            no event fires before. 0: no calibration phase, events may fire from the first sample on the
-            plain ``enter_threshold`` (and, with ``adapt_baseline``, the baseline is learned as calm
-            readings come).
+            no event fires before. 0: no calibration phase. With ``adapt_baseline`` (the default) the
+            baseline is then learned from the first reading on, and readings before a spell opens count
+            as calm, so a user who already looks sad at the start becomes the baseline and is not
+            reported. With ``adapt_baseline=False`` (and no baseline given) events fire on the plain
+            ``enter_threshold`` from the first samples.
         adapt_baseline: keep updating the baseline from the last ``baseline_window`` valid readings,
             leaving out those of a spell that may still fire (readings after an event, or during the
             cooldown, are taken in: that look is the user's normal now).
