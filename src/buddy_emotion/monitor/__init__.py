@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from buddy_emotion.errors import BaselineError
 from buddy_emotion.monitor.baseline import Baseline, raise_level
-from buddy_emotion.monitor.core import SadnessMonitor
+from buddy_emotion.monitor.core import SadnessMonitor, SadnessSource
 from buddy_emotion.monitor.options import MonitorOptions, QualityGate
 from buddy_emotion.monitor.quality import assess_reading, check_quality, measure_face
 from buddy_emotion.monitor.records import (
@@ -43,6 +43,7 @@ from buddy_emotion.monitor.records import (
 
 __all__ = [
     "SadnessMonitor",
+    "SadnessSource",
     "MonitorOptions",
     "QualityGate",
     "SadnessEvent",

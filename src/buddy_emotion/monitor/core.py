@@ -40,7 +40,11 @@ def _callable_or_none(name: str, value: Any) -> None:
         raise ArgumentTypeError(f"{name} must be callable or None, got {type(value).__name__}")
 
 
-class _SadnessDetector(Protocol):
+class SadnessSource(Protocol):
+    """What the monitor reads faces with: a :class:`~buddy_emotion.detector.Detector`, or anything with its
+    ``detect_sadness``. ``SadnessMonitor.detector`` has this type: narrow it with ``isinstance(..., Detector)``
+    to reach a Detector's ``backend`` or ``close()``."""
+
     def detect_sadness(self, frame: np.ndarray, timestamp: float | None = None) -> SadnessReading: ...
 
 
@@ -74,7 +78,7 @@ class SadnessMonitor:
     :meth:`events` may be iterated from any thread. Callback errors are logged, never raised.
     """
 
-    def __init__(self, detector: _SadnessDetector | None = None, options: MonitorOptions | None = None, *,
+    def __init__(self, detector: SadnessSource | None = None, options: MonitorOptions | None = None, *,
                  baseline: Baseline | str | os.PathLike[str] | None = None,
                  on_sad: Callable[[SadnessEvent], Any] | None = None,
                  on_sample: Callable[[TimelinePoint], Any] | None = None,
@@ -95,7 +99,7 @@ class SadnessMonitor:
         if not callable(getattr(detector, "detect_sadness", None)):
             raise ArgumentTypeError("detector must have a detect_sadness(frame, timestamp) method, "
                                     f"got {type(detector).__name__}")
-        self.detector = detector
+        self.detector: SadnessSource = detector
         for name, cb in (("on_sad", on_sad), ("on_sample", on_sample), ("on_status", on_status)):
             _callable_or_none(name, cb)
         if baseline is not None and not isinstance(baseline, (Baseline, str, os.PathLike)):
