@@ -1,7 +1,7 @@
 """Export a trained Keras model into the package: ``fer_cnn.keras``, ``fer_cnn.tflite`` and the model card.
 
 The shipped LiteRT file uses dynamic-range quantization: int8 weights, activations quantized on the fly,
-float32 in and out. Against float16 weights it is half the size and 3.5x faster on one x86 core (XNNPACK
+float32 in and out. Against float16 weights it is half the size and 3.7x faster on one x86 core (XNNPACK
 runs the convolutions in int8) for the same accuracy; a full-integer export with a representative data
 set was no faster and rounds the softmax to steps of 1/256. The card records the PublicTest figures of
 the shipped ``.tflite`` as run by the ``keras`` backend (the same code path as ``buddy-emotion eval``),
