@@ -487,6 +487,7 @@ def pool_stats(pool: Pool, gated: dict[tuple[int, int], list[MonitorSample]],
     reasons: dict[str, int] = {}
     sad_scores, sad_true = [], []
     by_cond: dict[str, list[bool]] = {}
+    sharpness: dict[str, list[float]] = {}
     n_face = 0
     for key, samples in gated.items():
         if key[1] < 0:
@@ -502,6 +503,8 @@ def pool_stats(pool: Pool, gated: dict[tuple[int, int], list[MonitorSample]],
             r = s.reason.value if s.reason else "counted"
             reasons[r] = reasons.get(r, 0) + 1
             by_cond.setdefault(cond, []).append(s.valid)
+            if s.quality is not None:
+                sharpness.setdefault(cond, []).append(s.quality.sharpness)
             if s.valid and cond == "normal":
                 sad_scores.append(s.sadness)
                 sad_true.append(cls == "sadness")
@@ -512,6 +515,8 @@ def pool_stats(pool: Pool, gated: dict[tuple[int, int], list[MonitorSample]],
         "outcome_share": {k: v / n_face for k, v in sorted(reasons.items()) if not k.startswith("empty:")},
         "empty_frames": {k: v for k, v in sorted(reasons.items()) if k.startswith("empty:")},
         "counted_by_condition": {c: float(np.mean(v)) for c, v in sorted(by_cond.items())},
+        "sharpness_p5_p90_by_condition": {c: (float(np.percentile(v, 5)), float(np.percentile(v, 90)))
+                                          for c, v in sorted(sharpness.items())},
         "sample_sad_auroc": auroc(sad_scores, sad_true),
         "mean_sadness": {
             "sad": float(np.mean([s for s, y in zip(sad_scores, sad_true) if y])) if any(sad_true) else None,
@@ -786,6 +791,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           + ", ".join(f"{c} {v:.2f}" for c, v in stats["face_found"].items()))
     print("  face frames: " + ", ".join(f"{k} {v:.3f}" for k, v in stats["outcome_share"].items()))
     print("  counted by condition: " + ", ".join(f"{k} {v:.2f}" for k, v in stats["counted_by_condition"].items()))
+    print("  face sharpness, 5th-90th percentile (the blur gate's measure): " + ", ".join(
+        f"{k} {lo:.1f}-{hi:.1f}" for k, (lo, hi) in stats["sharpness_p5_p90_by_condition"].items()))
     print(f"  per-sample sad AUROC (counted, normal frames): {stats['sample_sad_auroc']}, mean sadness "
           f"sad {stats['mean_sadness']['sad']:.3f} / calm {stats['mean_sadness']['calm']:.3f}")
     print(f"  calm time {report['calm_hours']:.1f} h (user present), away {report['away_hours']:.1f} h")
