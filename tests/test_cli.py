@@ -369,3 +369,21 @@ def test_every_option_of_every_command_is_explained() -> None:
             assert action.help, f"{name} {action.option_strings or action.dest} has no help line"
             if action.default not in (None, False, argparse.SUPPRESS) and action.option_strings:
                 assert "default" in action.help, f"{name} {action.option_strings} does not say its default"
+
+
+@pytest.mark.parametrize("api", ["old", "none"])
+def test_quieting_opencv_works_on_every_opencv_the_package_allows(monkeypatch, capsys, api) -> None:
+    """OpenCV 4.10-4.12 have cv2.setLogLevel but no cv2.utils.logging; the CLI must run on them."""
+    import types
+
+    set_to: list[int] = []
+    fake_utils = types.SimpleNamespace()  # no .logging
+    monkeypatch.setattr(cv2, "utils", fake_utils)
+    if api == "old":
+        monkeypatch.setattr(cv2, "setLogLevel", set_to.append, raising=False)
+    else:
+        monkeypatch.delattr(cv2, "setLogLevel", raising=False)
+    monkeypatch.delenv("OPENCV_LOG_LEVEL", raising=False)
+    monkeypatch.delenv("BUDDY_EMOTION_DEBUG", raising=False)
+    assert main(["backends", "--json"]) == 0
+    assert set_to == ([2] if api == "old" else [])

@@ -507,7 +507,11 @@ def _quiet_native_logs() -> None:
     if "OPENCV_LOG_LEVEL" not in os.environ:
         import cv2
 
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        logging = getattr(getattr(cv2, "utils", None), "logging", None)  # OpenCV >= 4.13
+        if logging is not None:
+            logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+        elif callable(getattr(cv2, "setLogLevel", None)):  # 4.10-4.12 (the range the package allows)
+            cv2.setLogLevel(2)  # LOG_LEVEL_ERROR
 
 
 def main(argv: Sequence[str] | None = None) -> int:
