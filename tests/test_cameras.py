@@ -375,6 +375,29 @@ def test_picamera_without_picamera2_is_a_one_line_camera_error(monkeypatch: pyte
     assert not cam.is_open
 
 
+def test_picamera2_broken_by_a_numpy_clash_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Raspberry Pi OS Bookworm, apt's simplejpeg (numpy 1.x) fails to import beside pip's numpy 2."""
+    import importlib.abc
+    import importlib.machinery
+
+    class Clash(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+            return importlib.machinery.ModuleSpec(name, self) if name == "picamera2" else None
+
+        def create_module(self, spec: Any) -> None:
+            return None
+
+        def exec_module(self, module: Any) -> None:
+            raise ValueError("numpy.dtype size changed, may indicate binary incompatibility. Expected 96 from "
+                             "C header, got 88 from PyObject")
+
+    monkeypatch.delitem(sys.modules, "picamera2", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Clash(), *sys.meta_path])
+    with pytest.raises(CameraError, match="pip install --upgrade simplejpeg") as info:
+        PiCamera().open()
+    assert "\n" not in str(info.value)
+
+
 def test_importing_cameras_does_not_import_picamera2() -> None:
     import subprocess
 

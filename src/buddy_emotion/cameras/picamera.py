@@ -17,11 +17,17 @@ import numpy as np
 from buddy_emotion.cameras.base import Camera
 from buddy_emotion.errors import CameraError, InvalidArgumentError
 
-__all__ = ["PiCamera", "PICAMERA2_MISSING"]
+__all__ = ["PiCamera", "PICAMERA2_MISSING", "PICAMERA2_NUMPY_CLASH"]
 
 PICAMERA2_MISSING = (
     "the Raspberry Pi camera needs picamera2: on Raspberry Pi OS run 'sudo apt install python3-picamera2' "
     "and use a virtual environment made with --system-site-packages (see docs/raspberry-pi.md)"
+)
+
+PICAMERA2_NUMPY_CLASH = (
+    "picamera2 cannot load: apt's simplejpeg was built for the system numpy 1.x, and this environment has "
+    "numpy 2 (opencv-python-headless needs it); run 'pip install --upgrade simplejpeg' in the virtual "
+    "environment (see docs/raspberry-pi.md)"
 )
 
 _FORMATS = ("RGB888", "XRGB8888")
@@ -78,6 +84,10 @@ class PiCamera(Camera):
             from picamera2 import Picamera2
         except ImportError:
             raise CameraError(PICAMERA2_MISSING) from None
+        except ValueError as e:  # apt's simplejpeg, built for the system numpy 1.x, meeting pip's numpy 2
+            if "numpy.dtype size changed" not in str(e):
+                raise
+            raise CameraError(PICAMERA2_NUMPY_CLASH) from None
         picam: Any = None
         try:
             picam = Picamera2(self.camera_num)
