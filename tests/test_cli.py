@@ -387,3 +387,32 @@ def test_quieting_opencv_works_on_every_opencv_the_package_allows(monkeypatch, c
     monkeypatch.delenv("BUDDY_EMOTION_DEBUG", raising=False)
     assert main(["backends", "--json"]) == 0
     assert set_to == ([2] if api == "old" else [])
+
+
+def test_watch_duration_ends_a_session_whose_camera_keeps_failing(capsys, monkeypatch) -> None:
+    import buddy_emotion.cameras as cameras
+    import buddy_emotion.cli as cli
+    from buddy_emotion.errors import CameraError
+
+    class DeadWebcam:
+        finite, is_open, reads = False, True, 0
+
+        def __enter__(self) -> DeadWebcam:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            pass
+
+        def read(self) -> tuple[np.ndarray, float]:
+            self.reads += 1
+            if self.reads > 50:  # what Ctrl-C would do, so that a regression fails instead of hanging
+                raise KeyboardInterrupt
+            raise CameraError("webcam 0 stopped delivering frames")
+
+    clock = [0.0]  # a fake monotonic clock that the waits advance
+    monkeypatch.setattr(cameras, "open_camera", lambda *_a, **_k: DeadWebcam())
+    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(cli.time, "sleep", lambda s: clock.__setitem__(0, clock[0] + s))
+    assert main(["watch", "--camera", "webcam", "--duration", "10", "--no-monitor"]) == 0
+    assert clock[0] == pytest.approx(10.0)  # waits 1 + 2 + 4, then the 3 s left, then stops
+    assert capsys.readouterr().err.count("warning:") == 4

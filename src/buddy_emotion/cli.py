@@ -296,7 +296,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     try:
         with open_camera(args.camera) as cam:
             next_due = 0.0
-            for frame, ts in _survive_errors(cam):
+            deadline = start + args.duration if args.duration else None
+            for frame, ts in _survive_errors(cam, deadline=deadline):
                 if cam.finite:
                     # replayed recordings: sample by media time
                     if ts + 1e-9 < next_due:
@@ -335,21 +336,21 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _survive_errors(cam: Any, *, backoff: float = 1.0, max_backoff: float = 30.0,
-                    max_errors: int | None = None) -> Iterator[tuple[Any, float]]:
+def _survive_errors(cam: Any, *, backoff: float = 1.0, max_backoff: float = 30.0, max_errors: int | None = None,
+                    deadline: float | None = None) -> Iterator[tuple[Any, float]]:
     """``cam``'s frames, going on after read errors as ``SadnessMonitor.run`` does.
 
     Each error is one warning line on stderr; the loop waits ``backoff`` seconds (doubling up to
     ``max_backoff``; not for finite sources, which have nothing to wait for), reopens a camera that
     closed itself, and raises the error after ``max_errors`` in a row (default: 3 for finite sources,
-    never for live cameras).
+    never for live cameras). It ends at ``deadline`` (``time.monotonic()`` seconds), errors or not.
     """
     from buddy_emotion.cameras import CameraEndOfStream
     from buddy_emotion.errors import CameraError
 
     limit = max_errors if max_errors is not None else (3 if cam.finite else None)
     in_row, wait = 0, backoff
-    while True:
+    while deadline is None or time.monotonic() < deadline:
         try:
             item = cam.read()
         except CameraEndOfStream:
@@ -361,7 +362,7 @@ def _survive_errors(cam: Any, *, backoff: float = 1.0, max_backoff: float = 30.0
             retry = "" if cam.finite else f"; retrying in {wait:g} s"
             print(f"buddy-emotion: warning: {' '.join(str(e).splitlines())}{retry}", file=sys.stderr, flush=True)
             if not cam.finite:
-                time.sleep(wait)
+                time.sleep(wait if deadline is None else max(0.0, min(wait, deadline - time.monotonic())))
                 wait = min(wait * 2.0, max_backoff)
             if not cam.is_open:
                 try:
@@ -510,8 +511,10 @@ def _quiet_native_logs() -> None:
         logging = getattr(getattr(cv2, "utils", None), "logging", None)  # OpenCV >= 4.13
         if logging is not None:
             logging.setLogLevel(logging.LOG_LEVEL_ERROR)
-        elif callable(getattr(cv2, "setLogLevel", None)):  # 4.10-4.12 (the range the package allows)
-            cv2.setLogLevel(2)  # LOG_LEVEL_ERROR
+        else:
+            set_level = getattr(cv2, "setLogLevel", None)  # 4.10-4.12, which the package allows too
+            if callable(set_level):
+                set_level(2)  # LOG_LEVEL_ERROR
 
 
 def main(argv: Sequence[str] | None = None) -> int:
