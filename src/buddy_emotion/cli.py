@@ -346,7 +346,6 @@ def _survive_errors(cam: Any, *, backoff: float = 1.0, max_backoff: float = 30.0
     never for live cameras). It ends at ``deadline`` (``time.monotonic()`` seconds), errors or not.
     """
     from buddy_emotion.cameras import CameraEndOfStream
-    from buddy_emotion.errors import CameraError
 
     limit = max_errors if max_errors is not None else (3 if cam.finite else None)
     in_row, wait = 0, backoff
