@@ -102,3 +102,18 @@ def test_integers_too_large_for_a_float_are_refused_not_overflowed() -> None:
     with pytest.raises(ValueError, match="n is out of range"):
         integer("n", 10**400)
     assert integer("n", 2**62 + 1) == 2**62 + 1  # exact: no trip through float
+
+
+def test_flag_takes_true_or_false_only() -> None:
+    from buddy_emotion._check import flag
+
+    assert flag("x", True) is True and flag("x", False) is False
+    for bad in ("yes", "False", 1, 0, None):
+        with pytest.raises(ArgumentTypeError, match="x must be True or False"):
+            flag("x", bad)
+
+
+def test_flag_takes_numpys_bool_as_a_plain_bool() -> None:
+    from buddy_emotion._check import flag
+
+    assert flag("x", np.bool_(True)) is True and flag("x", np.bool_(False)) is False

@@ -95,8 +95,9 @@ def timeout(name: str, value: Any) -> float | None:
 
 def flag(name: str, value: Any) -> bool:
     """``value`` as a bool: True or False (numpy's too); ``"yes"``, ``1`` or None raise ArgumentTypeError."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy.bool_, without importing numpy
-        return bool(value)
+    kind = type(value)
+    if isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in ("bool_", "bool")):
+        return bool(value)  # numpy's bool is numpy.bool_ in numpy 1 and numpy.bool in numpy 2
     raise ArgumentTypeError(f"{name} must be True or False, got {value!r}")
 
 
