@@ -416,3 +416,165 @@ def test_watch_duration_ends_a_session_whose_camera_keeps_failing(capsys, monkey
     assert main(["watch", "--camera", "webcam", "--duration", "10", "--no-monitor"]) == 0
     assert clock[0] == pytest.approx(10.0)  # waits 1 + 2 + 4, then the 3 s left, then stops
     assert capsys.readouterr().err.count("warning:") == 4
+
+
+class _ScriptedCamera:
+    """A camera whose reads follow a script: "ok" a frame, "bad" a CameraError, "lost" a CameraError that
+    closes it (as an unplugged webcam does); open() fails while ``failing_opens`` lasts. Then the stream ends."""
+
+    def __init__(self, script: list[str], *, finite: bool, failing_opens: int = 0) -> None:
+        self.script, self.finite, self.failing_opens = list(script), finite, failing_opens
+        self.is_open, self.open_calls = True, 0
+
+    def open(self) -> _ScriptedCamera:
+        from buddy_emotion.errors import CameraError
+
+        self.open_calls += 1
+        if self.failing_opens:
+            self.failing_opens -= 1
+            raise CameraError("the device is busy")
+        self.is_open = True
+        return self
+
+    def read(self) -> tuple[np.ndarray, float]:
+        from buddy_emotion.cameras import CameraEndOfStream
+        from buddy_emotion.errors import CameraError
+
+        if not self.is_open:
+            raise CameraError("the camera is not open")
+        if not self.script:
+            raise CameraEndOfStream("end of the script")
+        step = self.script.pop(0)
+        if step in ("bad", "lost"):
+            self.is_open = step == "bad"
+            raise CameraError(f"a {step} frame")
+        return np.zeros((8, 8, 3), np.uint8), float(len(self.script))
+
+
+def test_live_camera_backoff_doubles_up_to_its_cap_and_starts_over_after_a_good_frame(monkeypatch, capsys) -> None:
+    import buddy_emotion.cli as cli
+
+    waits: list[float] = []
+    monkeypatch.setattr(cli.time, "sleep", waits.append)
+    cam = _ScriptedCamera(["bad", "bad", "ok", "bad", "bad", "bad", "bad", "bad", "ok"], finite=False)
+    frames = list(cli._survive_errors(cam, backoff=1.0, max_backoff=4.0))
+    assert len(frames) == 2  # a live camera never gives up
+    assert waits == [1.0, 2.0, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert capsys.readouterr().err.count("warning:") == 7
+
+
+def test_a_replay_never_waits_and_counts_only_bad_frames_in_a_row(monkeypatch, capsys) -> None:
+    import buddy_emotion.cli as cli
+
+    waits: list[float] = []
+    monkeypatch.setattr(cli.time, "sleep", waits.append)
+    cam = _ScriptedCamera(["ok", "bad", "bad", "ok", "bad", "bad", "ok"], finite=True)
+    assert len(list(cli._survive_errors(cam))) == 3  # never 3 bad frames in a row: no give-up
+    assert waits == []  # a file has nothing to wait for
+    assert capsys.readouterr().err.count("warning:") == 4
+
+
+def test_a_failed_reopen_is_counted_as_one_more_error_not_raised(monkeypatch, capsys) -> None:
+    import buddy_emotion.cli as cli
+
+    monkeypatch.setattr(cli.time, "sleep", lambda _s: None)
+    cam = _ScriptedCamera(["lost", "ok"], finite=False, failing_opens=1)
+    assert len(list(cli._survive_errors(cam))) == 1
+    assert cam.open_calls == 2  # the failed reopen, then one after the read it made fail
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 2 and "not open" in err
+
+
+@pytest.mark.parametrize("kind", ["too small an image", "a video that stops"])
+def test_analyze_goes_on_after_an_input_that_fails_midway(tmp_path, capsys, monkeypatch, astronaut_bgr,
+                                                          kind) -> None:
+    import buddy_emotion.cameras as cameras
+    from buddy_emotion.errors import CameraError
+
+    if kind == "too small an image":
+        bad = tmp_path / "tiny.png"  # readable, but no frame to analyze: InvalidFrameError
+        cv2.imwrite(str(bad), np.zeros((2, 2, 3), np.uint8))
+    else:
+        bad = tmp_path / "clip.avi"
+        bad.write_bytes(b"stands for a video")
+
+        class StoppingVideo:  # decodes one frame, then fails as a damaged recording does
+            def __init__(self, path, step=None) -> None:
+                self.fps = 5.0
+
+            def __enter__(self) -> StoppingVideo:
+                return self
+
+            def __exit__(self, *_: object) -> None:
+                pass
+
+            def __iter__(self):
+                yield astronaut_bgr, 0.0
+                raise CameraError("clip.avi stopped delivering frames")
+
+        monkeypatch.setattr(cameras, "VideoFileCamera", StoppingVideo)
+    good = tmp_path / "good.png"
+    cv2.imwrite(str(good), astronaut_bgr)
+    assert main(["analyze", str(bad), str(good), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out.splitlines()[-1])["source"] == str(good)
+    assert "1 of 2 inputs could not be analyzed" in err
+
+
+def test_plot_with_images_only_is_refused_after_reading_them(tmp_path, capsys, astronaut_bgr) -> None:
+    pytest.importorskip("matplotlib")
+    image = tmp_path / "face.png"
+    cv2.imwrite(str(image), astronaut_bgr)
+    assert main(["analyze", str(image), "--plot", str(tmp_path / "p.png")]) == 2
+    assert "give a video file" in capsys.readouterr().err and not (tmp_path / "p.png").exists()
+
+
+def test_plot_with_a_failed_image_reports_the_failure_not_the_missing_video(tmp_path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    bad = tmp_path / "text.jpg"
+    bad.write_text("not an image")
+    assert main(["analyze", str(bad), "--plot", str(tmp_path / "p.png")]) == 2
+    err = capsys.readouterr().err
+    assert "1 of 1 inputs could not be analyzed" in err and "give a video file" not in err
+
+
+def test_plot_is_drawn_for_the_videos_that_worked_beside_a_failed_input(tmp_path, capsys, astronaut_bgr) -> None:
+    pytest.importorskip("matplotlib")
+    video = tmp_path / "clip.avi"
+    _video(video, [astronaut_bgr] * 3)
+    bad = tmp_path / "text.jpg"
+    bad.write_text("not an image")
+    assert main(["analyze", str(video), str(bad), "--plot", str(tmp_path / "p.png")]) == 2
+    assert (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")
+    assert "1 of 2 inputs could not be analyzed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("setting", ["none", "debug", "users_opencv_level"])
+def test_quieting_native_logs_uses_opencvs_logging_api_and_respects_the_users_settings(monkeypatch,
+                                                                                      setting) -> None:
+    import types
+
+    import buddy_emotion.cli as cli
+
+    set_to: list[int] = []
+    monkeypatch.setattr(cv2, "utils", types.SimpleNamespace(
+        logging=types.SimpleNamespace(setLogLevel=set_to.append, LOG_LEVEL_ERROR=2)))  # OpenCV >= 4.13
+    for name in ("BUDDY_EMOTION_DEBUG", "OPENCV_LOG_LEVEL", "OPENCV_FFMPEG_LOGLEVEL"):
+        monkeypatch.setenv(name, "")  # so that teardown restores each as it was
+        monkeypatch.delenv(name)
+    if setting == "debug":
+        monkeypatch.setenv("BUDDY_EMOTION_DEBUG", "1")
+    elif setting == "users_opencv_level":
+        monkeypatch.setenv("OPENCV_LOG_LEVEL", "INFO")
+    cli._quiet_native_logs()
+    assert set_to == ([2] if setting == "none" else [])
+    assert os.environ.get("OPENCV_FFMPEG_LOGLEVEL") == (None if setting == "debug" else "-8")
+
+
+def test_a_video_that_cannot_be_opened_gets_no_plot(tmp_path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    bad = tmp_path / "broken.avi"
+    bad.write_text("not a video")
+    out = tmp_path / "p.png"
+    assert main(["analyze", str(bad), "--plot", str(out)]) == 2
+    assert not out.exists() and "broken.avi" in capsys.readouterr().err

@@ -230,7 +230,7 @@ def _analyze_one(args: argparse.Namespace, detector: Any, name: str, path: Path 
     from buddy_emotion.frames import load_image
 
     if path is not None and path.suffix.lower() in VIDEO_EXTENSIONS:
-        readings = series.setdefault(name, [])
+        readings: list[Any] = []  # a video that cannot be opened gets no (empty) plot
         writer = None
         video_out = _unique(annotate_dir, path.stem, ".annotated.avi", written) if annotate_dir else None
         try:
@@ -248,6 +248,8 @@ def _analyze_one(args: argparse.Namespace, detector: Any, name: str, path: Path 
         finally:
             if writer is not None:
                 writer.release()
+            if readings:
+                series.setdefault(name, []).extend(readings)
         return
     frame = _sample_frame(name.split(":", 1)[1]) if path is None else load_image(path)
     reading = detector.detect_sadness(frame)
