@@ -465,3 +465,9 @@ def test_landmarks_of_registered_crops(fer_npz) -> None:
     a, b = build_features(images, out["points"], progress=False)
     assert a.shape == b.shape == (20, load_model(bundled_model_path())["mean"].shape[0])  # what the model takes
     assert not np.allclose(a, b)  # the mirror image gives other features
+
+
+def test_mirror_takes_true_or_false_only() -> None:
+    pytest.importorskip("dlib")
+    with pytest.raises(TypeError, match="mirror"):
+        DlibBackend(mirror="no")  # a truthy string would turn mirroring on

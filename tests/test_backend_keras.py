@@ -296,3 +296,8 @@ def test_classify_faces_rejects_what_is_not_a_sequence_of_images(bad: object) ->
 
     with pytest.raises(InvalidFrameError, match="crops"):
         KerasBackend().classify_faces(bad)  # type: ignore[arg-type]
+
+
+def test_track_takes_true_or_false_only() -> None:
+    with pytest.raises(TypeError, match="track"):
+        KerasBackend(track="no")  # a truthy string would turn tracking on

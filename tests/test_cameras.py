@@ -552,3 +552,41 @@ def test_a_tiff_still_opens_as_an_image_like_the_cli_reads_it(tmp_path) -> None:
     cv2.imwrite(str(still), np.full((40, 60, 3), 120, np.uint8))
     assert isinstance(camera_from_spec(str(still)), ImageFolderCamera)  # was tried as a video
     assert cli.IMAGE_EXTENSIONS is IMAGE_EXTENSIONS
+
+
+@pytest.mark.parametrize(("make", "error"), [
+    pytest.param(lambda p: ImageFolderCamera(p, extensions=5), ArgumentTypeError, id="extensions=5"),
+    pytest.param(lambda p: ImageFolderCamera(p, extensions=()), InvalidArgumentError, id="extensions=()"),
+    pytest.param(lambda p: OpenCVCamera(1.5), ArgumentTypeError, id="source=1.5"),
+    pytest.param(lambda p: OpenCVCamera("  "), InvalidArgumentError, id="source=blank"),
+    pytest.param(lambda p: OpenCVCamera(0, reconnect_attempts=-1), InvalidArgumentError, id="reconnect_attempts"),
+    pytest.param(lambda p: OpenCVCamera(0, backoff=-1.0), InvalidArgumentError, id="backoff"),
+    pytest.param(lambda p: OpenCVCamera(0, max_backoff=float("nan")), InvalidArgumentError, id="max_backoff"),
+    pytest.param(lambda p: PiCamera(camera_num=-1), InvalidArgumentError, id="camera_num"),
+    pytest.param(lambda p: PiCamera(pixel_format="YUV420"), InvalidArgumentError, id="pixel_format"),
+])
+def test_a_bad_argument_is_a_value_or_type_error_of_its_kind_never_a_camera_error(tmp_path: Path, make: Any,
+                                                                                 error: type) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        make(tmp_path)
+    assert type(info.value) is error  # a wrong type is a TypeError too, a wrong value only a ValueError
+
+
+def test_picamera2_failing_with_another_value_error_is_not_a_numpy_clash(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.abc
+    import importlib.machinery
+
+    class Broken(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+            return importlib.machinery.ModuleSpec(name, self) if name == "picamera2" else None
+
+        def create_module(self, spec: Any) -> None:
+            return None
+
+        def exec_module(self, module: Any) -> None:
+            raise ValueError("a bug of picamera2's own")
+
+    monkeypatch.delitem(sys.modules, "picamera2", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Broken(), *sys.meta_path])
+    with pytest.raises(ValueError, match="a bug of picamera2's own"):
+        PiCamera().open()

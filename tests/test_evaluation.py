@@ -262,3 +262,24 @@ def test_eval_with_no_readable_image_is_an_error(tmp_path, capsys) -> None:
     assert main(["eval", str(tmp_path), "--backend", "default"]) == 2
     err = capsys.readouterr().err
     assert "none of the 2 images could be read" in err and "missing.png" in err
+
+
+def test_an_npz_without_arrays_is_named_an_npz_missing_its_arrays(tmp_path) -> None:
+    p = tmp_path / "empty.npz"
+    np.savez(p)  # an empty zip: its magic differs from a zip with members
+    with pytest.raises(ImageFileError, match="must hold the arrays 'images' and 'labels'"):
+        load_labelled(p)
+
+
+def test_a_report_quotes_only_the_first_unreadable_images(tmp_path, capsys, astronaut_bgr) -> None:
+    import cv2
+
+    from buddy_emotion.evaluation import UNREADABLE_EXAMPLES
+
+    cv2.imwrite(str(tmp_path / "astronaut.png"), astronaut_bgr)
+    missing = [f"missing{i:02d}.png" for i in range(UNREADABLE_EXAMPLES + 2)]
+    (tmp_path / "labels.csv").write_text("path,label\nastronaut.png,happy\n" + "".join(f"{m},sad\n" for m in missing))
+    assert main(["eval", str(tmp_path), "--backend", "default", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["unreadable"] == len(missing)
+    assert len(report["unreadable_examples"]) == UNREADABLE_EXAMPLES and missing[0] in report["unreadable_examples"][0]

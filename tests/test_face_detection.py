@@ -428,3 +428,9 @@ def test_video_mode_region_is_roi_scale_times_the_face(roi_scale: float) -> None
     side = roi_scale * max(box.width, box.height)
     assert len(regions) == 1 and regions[0][0] == regions[0][1]
     assert abs(regions[0][0] - side) <= 2, (regions, box)
+
+
+@pytest.mark.parametrize(("cls", "name"), [(HaarFaceDetector, "equalize"), (BlazeFaceDetector, "track")])
+def test_switches_take_true_or_false_only(cls: type, name: str) -> None:
+    with pytest.raises(TypeError, match=name):
+        cls(**{name: "no"})  # a truthy string would turn the switch on

@@ -1174,3 +1174,56 @@ def test_timeline_checks_maxlen_and_points(maxlen: Any) -> None:
     with pytest.raises(TypeError, match="TimelinePoint"):
         t.append("junk")  # type: ignore[arg-type]
     assert len(t) == 0 and t.maxlen == 2
+
+
+def test_a_blocking_run_after_a_stop_reads_again() -> None:
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    m.stop()  # sets the stop flag with no loop running: the next run() starts afresh
+    final = m.run(FiniteCamera(n=3, fps=0.5), interval=2.0)
+    assert final.state == "ended" and final.samples == 3
+
+
+def test_start_on_a_running_monitor_refuses_without_waiting_for_its_thread() -> None:
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=0)
+    m.start(FakeCamera(), interval=0.001)
+    thread = m._thread
+    assert thread is not None
+    joins: list[float | None] = []
+    thread.join = joins.append  # type: ignore[method-assign]  # a live loop: start() must not wait on it
+    try:
+        with pytest.raises(RuntimeError, match="running already"):
+            m.start(FakeCamera())
+    finally:
+        del thread.join
+        m.stop()
+    assert joins == []
+
+
+class _ReplayWithBadFrames:
+    """A finite source: a frame at media time 0, two reads that fail, then the end; ``fps`` and ``step`` as given."""
+
+    finite = True
+
+    def __init__(self, fps: float | None, step: float | None) -> None:
+        self.fps, self.step, self.reads = fps, step, 0
+
+    def read(self) -> tuple[np.ndarray, float]:
+        from buddy_emotion.cameras.base import CameraEndOfStream
+
+        self.reads += 1
+        if self.reads == 1:
+            return FRAME, 0.0
+        if self.reads <= 3:
+            raise CameraError("a frame that does not decode")
+        raise CameraEndOfStream("end of fake video")
+
+
+@pytest.mark.parametrize(("fps", "step", "gap"), [(10.0, 0.5, 0.5), (4.0, None, 0.25), (float("inf"), None, 2.0),
+                                                  (None, None, 2.0)])
+def test_bad_frames_in_a_replay_are_marked_one_frame_apart(fps: float | None, step: float | None, gap: float) -> None:
+    """Media time of a failed read: a ``step`` the source is read at, else ``1 / fps``, else the interval."""
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    final = m.run(_ReplayWithBadFrames(fps, step), interval=2.0, backoff=0.001)
+    assert final.state == "ended" and final.camera_errors == 2
+    errors = [p.timestamp for p in m.timeline.snapshot() if p.reason is NoReadingReason.CAMERA_ERROR]
+    assert errors == pytest.approx([gap, 2 * gap])

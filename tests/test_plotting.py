@@ -194,3 +194,17 @@ def test_bad_path_or_readings_are_refused(tmp_path: Path) -> None:
         plot_timeline([], None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="readings must be a sequence"):
         plot_readings(None, tmp_path / "r.png")  # type: ignore[arg-type]
+
+
+def test_check_plot_path_takes_an_upper_case_suffix_and_refuses_an_empty_path(tmp_path: Path) -> None:
+    assert check_plot_path(tmp_path / "P.PNG") == tmp_path / "P.PNG"
+    with pytest.raises(TypeError, match="non-empty"):
+        check_plot_path("")
+
+
+def test_check_plot_path_refuses_a_folder_it_may_not_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(os, "access", lambda *_a, **_k: False)  # a read-only folder (root could write anyway)
+    with pytest.raises(ImageFileError, match="not writable"):
+        check_plot_path(tmp_path / "p.png")

@@ -195,3 +195,24 @@ def test_the_contract_suite_says_which_rule_a_plug_in_broke() -> None:
         contract.test_analyze_finds_the_face(Sloppy())
     with pytest.raises(AssertionError, match=r"a frame without a face must give \[\]"):
         contract.test_analyze_blank_frame_gives_no_face(Sloppy())
+
+
+def test_register_rejects_an_install_hint_that_is_not_a_string() -> None:
+    with pytest.raises(TypeError, match="install"):
+        backends.register("bad_install", "my_backend_xyz:Backend", install=["pip", "install", "x"])  # type: ignore[arg-type]
+    assert "bad_install" not in backends.names()
+
+
+def test_a_backend_name_that_is_not_a_string_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="a backend name must be a string, got int") as info:
+        backends.create(5)  # type: ignore[arg-type]
+    assert not isinstance(info.value, BackendNotFoundError)
+
+
+def test_require_turns_a_module_that_fails_to_load_into_the_install_hint(tmp_path, monkeypatch) -> None:
+    from buddy_emotion.backends import require
+
+    (tmp_path / "buddy_native_xyz.py").write_text("raise ImportError('libfoo.so.1: cannot open shared object file')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # installed, but its native library is missing
+    with pytest.raises(MissingDependencyError, match=r"libfoo.*pip install 'buddy-emotion\[dlib\]'$"):
+        require("buddy_native_xyz", "dlib", "dlib")

@@ -346,3 +346,16 @@ def test_distillation_options_reach_the_loss(fake_npz: Path, tmp_path: Path, mon
     cfg = fer.TrainConfig(out_dir=str(tmp_path / "s"), teachers=(teacher,), kd_weight=0.3, kd_temperature=4.0, **tiny)
     fer.train(cfg)
     assert built == [(0.3, 4.0)]
+
+
+def test_ensemble_without_keras_gives_the_pip_hint(monkeypatch, capsys, tmp_path: Path) -> None:
+    import importlib.util
+
+    from buddy_emotion.training.__main__ import main
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "keras" else find_spec(name, *a))
+    assert main(["ensemble", "a.keras", "b.keras", "--out-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'ensemble' needs Keras: pip install 'buddy-emotion[keras]'" in err
+    assert not (tmp_path / "out").exists()
