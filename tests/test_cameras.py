@@ -375,12 +375,12 @@ def test_picamera_without_picamera2_is_a_one_line_camera_error(monkeypatch: pyte
     assert not cam.is_open
 
 
-def test_picamera2_broken_by_a_numpy_clash_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """On Raspberry Pi OS Bookworm, apt's simplejpeg (numpy 1.x) fails to import beside pip's numpy 2."""
+def _picamera2_import_raises(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """Make ``import picamera2`` raise ``error`` while the module loads, as a broken install does."""
     import importlib.abc
     import importlib.machinery
 
-    class Clash(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    class Failing(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
             return importlib.machinery.ModuleSpec(name, self) if name == "picamera2" else None
 
@@ -388,11 +388,16 @@ def test_picamera2_broken_by_a_numpy_clash_says_how_to_fix_it(monkeypatch: pytes
             return None
 
         def exec_module(self, module: Any) -> None:
-            raise ValueError("numpy.dtype size changed, may indicate binary incompatibility. Expected 96 from "
-                             "C header, got 88 from PyObject")
+            raise error
 
     monkeypatch.delitem(sys.modules, "picamera2", raising=False)
-    monkeypatch.setattr(sys, "meta_path", [Clash(), *sys.meta_path])
+    monkeypatch.setattr(sys, "meta_path", [Failing(), *sys.meta_path])
+
+
+def test_picamera2_broken_by_a_numpy_clash_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Raspberry Pi OS Bookworm, apt's simplejpeg (numpy 1.x) fails to import beside pip's numpy 2."""
+    clash = "numpy.dtype size changed, may indicate binary incompatibility. Expected 96 from C header, got 88"
+    _picamera2_import_raises(monkeypatch, ValueError(clash))
     with pytest.raises(CameraError, match="pip install --upgrade simplejpeg") as info:
         PiCamera().open()
     assert "\n" not in str(info.value)
@@ -573,20 +578,6 @@ def test_a_bad_argument_is_a_value_or_type_error_of_its_kind_never_a_camera_erro
 
 
 def test_picamera2_failing_with_another_value_error_is_not_a_numpy_clash(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.abc
-    import importlib.machinery
-
-    class Broken(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-        def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-            return importlib.machinery.ModuleSpec(name, self) if name == "picamera2" else None
-
-        def create_module(self, spec: Any) -> None:
-            return None
-
-        def exec_module(self, module: Any) -> None:
-            raise ValueError("a bug of picamera2's own")
-
-    monkeypatch.delitem(sys.modules, "picamera2", raising=False)
-    monkeypatch.setattr(sys, "meta_path", [Broken(), *sys.meta_path])
+    _picamera2_import_raises(monkeypatch, ValueError("a bug of picamera2's own"))
     with pytest.raises(ValueError, match="a bug of picamera2's own"):
         PiCamera().open()
