@@ -301,3 +301,11 @@ def test_classify_faces_rejects_what_is_not_a_sequence_of_images(bad: object) ->
 def test_track_takes_true_or_false_only() -> None:
     with pytest.raises(TypeError, match="track"):
         KerasBackend(track="no")  # a truthy string would turn tracking on
+
+
+@pytest.mark.parametrize("name", ["haar", "opencv", "mtcnn"])
+def test_a_detector_given_by_name_is_told_which_class_to_pass(name: str) -> None:
+    from buddy_emotion import Detector
+
+    with pytest.raises(TypeError, match=r"HaarFaceDetector\(\).*BlazeFaceDetector"):
+        Detector(detector=name)

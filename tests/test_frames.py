@@ -138,3 +138,10 @@ def test_load_image_refuses_a_fifo_without_blocking(tmp_path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(ImageFileError, match="not a regular file"):
         load_image(fifo)
+
+
+def test_a_pil_image_gets_the_conversion_in_the_message() -> None:
+    from PIL import Image
+
+    with pytest.raises(InvalidFrameError, match=r"PIL image.*\[:, :, ::-1\]"):
+        validate_frame(Image.new("RGB", (32, 32)))

@@ -120,3 +120,42 @@ def test_clip_of_a_box_touching_the_frame_edge_from_outside_is_none() -> None:
 def test_scores_above_one_are_refused() -> None:
     with pytest.raises(ValueError):
         FaceEmotion(None, {"sadness": 1.2})
+
+
+def _reading_with_a_face() -> SadnessReading:
+    face = FaceEmotion(FaceBox(1, 2, 50, 50), {"sadness": 0.7, "neutral": 0.2, "happiness": 0.1}, "keras")
+    return SadnessReading(0.7, True, face.box, face.scores, "keras", 12.5, None, 1, 0.5, (face,))
+
+
+def test_results_pickle_and_deepcopy_for_process_pools() -> None:
+    import copy
+    import pickle
+
+    r = _reading_with_a_face()
+    for clone in (pickle.loads(pickle.dumps(r)), copy.deepcopy(r)):
+        assert clone == r and clone.faces == r.faces and dict(clone.scores or {}) == dict(r.scores or {})
+        with pytest.raises(TypeError):
+            clone.faces[0].scores["sadness"] = 0.1  # type: ignore[index]
+
+
+def test_scores_serialise_as_they_are() -> None:
+    import json
+
+    r = _reading_with_a_face()
+    assert json.loads(json.dumps(r.scores)) == {"sadness": 0.7, "neutral": 0.2, "happiness": 0.1}
+    assert json.loads(json.dumps(r.faces[0].scores)) == dict(r.faces[0].scores)
+    assert dataclasses.asdict(r)["scores"] == {"sadness": 0.7, "neutral": 0.2, "happiness": 0.1}
+    scores = r.scores
+    assert scores is not None
+    for mutate in (lambda: scores.update(sadness=0.1), lambda: scores.pop("sadness"),  # type: ignore[attr-defined]
+                   lambda: scores.clear(), lambda: scores.setdefault("fear", 0.1)):  # type: ignore[attr-defined]
+        with pytest.raises(TypeError, match="read-only"):
+            mutate()
+    assert dict(scores) == {"sadness": 0.7, "neutral": 0.2, "happiness": 0.1}
+
+
+def test_reading_dominant_is_the_main_faces_top_label() -> None:
+    r = _reading_with_a_face()
+    assert r.dominant == "sadness" and r.as_dict()["dominant"] == "sadness"
+    empty = SadnessReading(None, False, None, None, "x", 0.0, NoReadingReason.NO_FACE)
+    assert empty.dominant is None and empty.as_dict()["dominant"] is None

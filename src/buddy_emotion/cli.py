@@ -51,8 +51,7 @@ def _sample_frame(name: str) -> Any:
 
 def _reading_row(source: str, reading: Any) -> dict[str, Any]:
     row: dict[str, Any] = {"source": source}
-    row.update(reading.as_dict())
-    row["dominant"] = max(reading.scores, key=reading.scores.__getitem__) if reading.scores else None
+    row.update(reading.as_dict())  # "dominant" included
     return row
 
 

@@ -35,6 +35,9 @@ def validate_frame(frame: Any, name: str = "frame") -> np.ndarray:
     if isinstance(frame, (str, bytes, os.PathLike)):
         raise InvalidFrameError(f"{name} is a path, not an image array; load it first with buddy_emotion.load_image()")
     if not isinstance(frame, np.ndarray):
+        if type(frame).__module__.split(".")[0] == "PIL":  # PIL images are RGB(A); frames are BGR
+            raise InvalidFrameError(f"{name} is a PIL image, not a numpy array; convert it with "
+                                    f"numpy.asarray(image.convert('RGB'))[:, :, ::-1] (PIL is RGB, frames are BGR)")
         raise InvalidFrameError(f"{name} must be a numpy array, got {type(frame).__name__}")
     if frame.dtype != np.uint8:
         hint = " (NaN or float images are not accepted: convert to uint8 0..255)" if frame.dtype.kind in "fc" else ""

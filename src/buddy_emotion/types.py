@@ -6,14 +6,13 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
 from buddy_emotion._check import integer, is_real, number
 from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 from buddy_emotion.labels import EMOTIONS, SADNESS
 
-__all__ = ["FaceBox", "FaceEmotion", "SadnessReading", "NoReadingReason"]
+__all__ = ["FaceBox", "FaceEmotion", "SadnessReading", "NoReadingReason", "Scores"]
 
 
 @dataclass(frozen=True, order=True)
@@ -85,6 +84,31 @@ class FaceBox:
         return {"x": self.x, "y": self.y, "width": self.width, "height": self.height}
 
 
+class Scores(dict[str, float]):
+    """Emotion label -> probability (0..1), read-only.
+
+    A ``dict`` subclass so that results go through ``json.dumps``, ``pickle`` (process pools),
+    ``copy.deepcopy`` and ``dataclasses.asdict`` as they are; every method that would change it raises
+    ``TypeError``. ``dict(scores)`` gives a mutable copy.
+    """
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("emotion scores are read-only; dict(scores) gives a copy you can change")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (dict(self),))
+
+    def __copy__(self) -> Scores:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Scores:
+        return self
+
+
 def _freeze_scores(scores: Mapping[str, float]) -> Mapping[str, float]:
     if not isinstance(scores, Mapping):
         raise ArgumentTypeError("scores must be a mapping of emotion label -> probability, got "
@@ -97,7 +121,7 @@ def _freeze_scores(scores: Mapping[str, float]) -> Mapping[str, float]:
         if not math.isfinite(v) or v < -1e-6 or v > 1 + 1e-6:
             raise InvalidArgumentError(f"score of {label!r} must be a probability in 0..1, got {value!r}")
         out[label] = min(max(v, 0.0), 1.0)
-    return MappingProxyType(out)
+    return Scores(out)
 
 
 @dataclass(frozen=True)
@@ -105,7 +129,8 @@ class FaceEmotion:
     """One face and its emotion probabilities.
 
     ``scores`` maps each label the backend supports (a subset of :data:`buddy_emotion.EMOTIONS`)
-    to a probability; they sum to about 1. ``box`` is None when the input was already a face crop.
+    to a probability (a read-only :class:`Scores` dict); they sum to about 1. ``box`` is None when the
+    input was already a face crop.
     """
 
     box: FaceBox | None
@@ -166,7 +191,7 @@ class SadnessReading:
         sadness: probability of sadness 0..1, or None when there is no value (see ``reason``).
         is_sad: True when ``sadness`` reaches the detector's threshold.
         box: the main face's box in frame pixels, or None.
-        scores: all emotion probabilities of the main face, or None.
+        scores: all emotion probabilities of the main face (read-only :class:`Scores`), or None.
         backend: name of the backend that produced it.
         timestamp: seconds (``time.time()`` unless the caller gave one).
         reason: why there is no value, or None when there is one.
@@ -206,6 +231,11 @@ class SadnessReading:
         """True when the reading has a sadness value."""
         return self.sadness is not None
 
+    @property
+    def dominant(self) -> str | None:
+        """The main face's most probable label (like fer's ``top_emotion``), or None without scores."""
+        return max(self.scores, key=self.scores.__getitem__) if self.scores else None
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict (no image data)."""
         return {
@@ -215,6 +245,7 @@ class SadnessReading:
             "reason": self.reason.value if self.reason else None,
             "box": self.box.as_dict() if self.box else None,
             "scores": dict(self.scores) if self.scores is not None else None,
+            "dominant": self.dominant,
             "face_count": self.face_count,
             "backend": self.backend,
             "threshold": self.threshold,

@@ -63,8 +63,10 @@ def checked_crops(crops: Any) -> list[Any]:
 def checked_detector(name: str, detector: Any) -> Any:
     """``detector`` if it is None or has a callable ``detect``; else a TypeError naming ``name``."""
     if detector is not None and not callable(getattr(detector, "detect", None)):
+        hint = ("; detectors are not chosen by name: pass an instance from buddy_emotion.face_detection, "
+                "HaarFaceDetector() (OpenCV) or BlazeFaceDetector() (the default)") if isinstance(detector, str) else ""
         raise ArgumentTypeError(f"{name} must be a face detector (an object with a detect(gray) method) or None, "
-                                f"got {detector!r}")
+                                f"got {detector!r}{hint}")
     return detector
 
 
