@@ -581,3 +581,34 @@ def test_picamera2_failing_with_another_value_error_is_not_a_numpy_clash(monkeyp
     _picamera2_import_raises(monkeypatch, ValueError("a bug of picamera2's own"))
     with pytest.raises(ValueError, match="a bug of picamera2's own"):
         PiCamera().open()
+
+
+def test_video_step_jumps_to_the_next_sample_instead_of_looping(tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    write_video(path, 10, fps=10)
+    with pytest.raises(InvalidArgumentError, match="step must be at least"):
+        VideoFileCamera(path, step=1e-30)  # a loop adding it would never reach the next frame's time
+    with VideoFileCamera(path, step=1e-6) as cam:  # every frame, without a million additions per frame
+        assert len(list(cam)) == 10
+
+
+@pytest.mark.parametrize("loop", ["false", "no", None, 0, 1])
+def test_folder_loop_must_be_true_or_false(tmp_path: Path, loop: Any) -> None:
+    write_images(tmp_path, ["a.png"])
+    with pytest.raises(ArgumentTypeError, match="loop must be True or False"):
+        ImageFolderCamera(tmp_path, loop=loop)
+
+
+def test_folder_image_too_small_is_a_camera_error_and_the_next_one_is_read(tmp_path: Path) -> None:
+    write_images(tmp_path, ["a.png", "c.png"])
+    cv2.imwrite(str(tmp_path / "b.png"), solid(50, 2, 2))  # decodes, but no frame to analyze
+    with ImageFolderCamera(tmp_path) as cam:
+        cam.read()
+        with pytest.raises(CameraError, match="b.png is too small"):  # as read() documents, not InvalidFrameError
+            cam.read()
+        assert cam.read()[1] == 4.0
+
+
+def test_a_spec_the_os_refuses_as_a_name_is_a_camera_error(tmp_path: Path) -> None:
+    with pytest.raises(CameraError, match="not a usable camera spec"):
+        open_camera(str(tmp_path / ("x" * 5000)))  # OSError: file name too long

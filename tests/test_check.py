@@ -117,3 +117,11 @@ def test_flag_takes_numpys_bool_as_a_plain_bool() -> None:
     from buddy_emotion._check import flag
 
     assert flag("x", np.bool_(True)) is True and flag("x", np.bool_(False)) is False
+
+
+def test_whole_floats_too_large_for_any_count_are_refused() -> None:
+    with pytest.raises(InvalidArgumentError, match="n is out of range .* got 1e\\+300"):
+        integer("n", 1e300)
+    with pytest.raises(InvalidArgumentError, match="out of range"):
+        integer("n", -1e300)
+    assert integer("n", 2.0**40) == 2**40

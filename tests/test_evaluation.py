@@ -283,3 +283,30 @@ def test_a_report_quotes_only_the_first_unreadable_images(tmp_path, capsys, astr
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["unreadable"] == len(missing)
     assert len(report["unreadable_examples"]) == UNREADABLE_EXAMPLES and missing[0] in report["unreadable_examples"][0]
+
+
+@pytest.mark.parametrize("arrays", [
+    dict(images=np.zeros((2, 48, 48), np.uint8), labels=np.arange(5)),  # fewer images than labels
+    dict(images=np.zeros((5, 48, 48), np.uint8), labels=np.array(3)),  # 0-d labels
+    dict(images=np.array(3, np.uint8), labels=np.arange(5)),  # 0-d images
+    dict(images=np.zeros((5, 48, 48), np.uint8), labels=np.arange(5), usage=np.array(["A"] * 9)),  # longer usage
+    dict(images=np.zeros((5, 48, 48), np.uint8), labels=np.arange(5), usage=np.array([["A"] * 5] * 2)),
+])
+def test_npz_arrays_of_mismatched_shapes_give_image_file_error(tmp_path, arrays) -> None:
+    p = tmp_path / "bad.npz"
+    np.savez(p, **arrays)
+    with pytest.raises(ImageFileError, match="bad.npz: '(images|labels|usage)'"):
+        load_labelled(p, split="A" if "usage" in arrays else None)
+
+
+def test_npz_member_that_is_not_an_npy_and_a_path_too_long_give_image_file_error(tmp_path) -> None:
+    import zipfile
+
+    p = tmp_path / "bad.npz"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("images.npy", b"hello")
+        z.writestr("labels.npy", b"world")
+    with pytest.raises(ImageFileError, match="not a numpy array"):
+        load_labelled(p)
+    with pytest.raises(ImageFileError, match="not a usable path"):
+        load_labelled(tmp_path / ("y" * 5000))

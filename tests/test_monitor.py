@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-from buddy_emotion.errors import BuddyEmotionError, CameraError, InvalidFrameError
+from buddy_emotion.errors import BuddyEmotionError, CameraError, InvalidArgumentError, InvalidFrameError
 from buddy_emotion.monitor import (
     Baseline,
     BaselineError,
@@ -1227,3 +1227,51 @@ def test_bad_frames_in_a_replay_are_marked_one_frame_apart(fps: float | None, st
     assert final.state == "ended" and final.camera_errors == 2
     errors = [p.timestamp for p in m.timeline.snapshot() if p.reason is NoReadingReason.CAMERA_ERROR]
     assert errors == pytest.approx([gap, 2 * gap])
+
+
+@pytest.mark.parametrize("sadness", ["abc", [0.5], NAN, math.inf, 5.0, -0.5])
+def test_feed_checks_a_gated_samples_sadness_before_any_state_changes(sadness: Any) -> None:
+    m = monitor_for()
+    m.feed(MonitorSample(1.0, 0.2, None))
+    before = (m._samples_total, m._last_t, m.timeline.snapshot())
+    with pytest.raises(InvalidArgumentError, match="sample.sadness"):
+        m.feed(MonitorSample(2.0, sadness, NoReadingReason.BLURRED))  # the timeline would keep it
+    assert (m._samples_total, m._last_t, m.timeline.snapshot()) == before
+    m.feed(MonitorSample(3.0, 0.3, NoReadingReason.BLURRED))  # still usable
+    assert [p.sadness for p in m.timeline] == [0.2, 0.3]
+
+
+def test_a_whole_number_option_too_large_for_any_count_is_refused_not_overflowed() -> None:
+    with pytest.raises(InvalidArgumentError, match="baseline_window is out of range"):
+        MonitorOptions(baseline_window=1e300)  # SadnessMonitor's deque would raise OverflowError
+    with pytest.raises(BaselineError, match="samples is out of range"):
+        Baseline(0.3, 0.2, 0.1, samples=1e300)  # saved fine, but load() refused it: a file that could not be read back
+
+
+def test_baseline_from_readings_refuses_a_huge_integer_with_its_own_error() -> None:
+    with pytest.raises(InvalidArgumentError, match="within 0..1"):
+        Baseline.from_readings([0.5, 10**400])
+
+
+def test_fuzz_feed_either_records_a_sane_point_or_changes_nothing() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    values = st.one_of(st.none(), st.floats(), st.integers(-10**20, 10**20), st.booleans(), st.text(max_size=2))
+    reasons = st.one_of(st.none(), st.sampled_from(list(NoReadingReason)))
+
+    @settings(max_examples=50, deadline=None)
+    @given(st.lists(st.tuples(values, values, reasons), max_size=12))
+    def run(samples: list[tuple[Any, Any, Any]]) -> None:
+        m = monitor_for(calibration_samples=2, min_window_samples=1)
+        for t, sadness, reason in samples:
+            before = (m._samples_total, m._last_t, m.timeline.snapshot())
+            try:
+                m.feed(MonitorSample(t, sadness, reason))
+            except BuddyEmotionError:
+                assert (m._samples_total, m._last_t, m.timeline.snapshot()) == before
+                continue
+            p = m.timeline[-1]
+            assert math.isfinite(p.timestamp) and (p.sadness is None or 0.0 <= p.sadness <= 1.0)
+
+    run()

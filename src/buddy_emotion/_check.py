@@ -63,12 +63,13 @@ def integer(name: str, value: Any, lo: int | None = None, hi: int | None = None,
         raise _type_error(error)(f"{name} must be a whole number, got {value!r}")
     if isinstance(value, numbers.Integral):
         v = int(value)  # exact: no trip through float
-        if abs(v) > sys.maxsize:  # no size, count or index of this library gets near it
-            raise error(f"{name} is out of range (too large), got an integer of {len(str(v))} digits")
     elif not math.isfinite(float(value)) or float(value) != int(value):
         raise error(f"{name} must be a whole number, got {value!r}")
     else:
         v = int(value)
+    if abs(v) > sys.maxsize:  # no size, count or index of this library gets near it (1e300 included)
+        got = f"an integer of {len(str(v))} digits" if isinstance(value, numbers.Integral) else repr(value)
+        raise error(f"{name} is out of range (too large), got {got}")
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         if hi is None:
             rule = f"at least {lo}"

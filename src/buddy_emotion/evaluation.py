@@ -73,9 +73,13 @@ def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit:
     if limit is not None:
         limit = integer("limit", limit, 1)
     p = Path(os.fspath(data))
-    if not p.exists():
+    try:
+        missing, folder = not p.exists(), p.is_dir()
+    except OSError as e:  # e.g. a name too long
+        raise ImageFileError(f"data is not a usable path: {p} ({e.strerror or e})") from None
+    if missing:
         raise ImageFileError(f"data not found: {p}")
-    if p.is_dir():
+    if folder:
         return _load_folder(p, split, limit)
     if not p.is_file():  # a pipe or device would block or never end
         raise ImageFileError(f"data must be an .npz file or a folder, got a pipe or device: {p}")
@@ -90,19 +94,22 @@ def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit:
         with np.load(p, allow_pickle=False) as d:
             if "images" not in d.files or "labels" not in d.files:
                 raise ImageFileError(f"{p} must hold the arrays 'images' and 'labels'; has {d.files}")
-            keep = np.ones(len(d["labels"]), bool)
+            # each array read once, and checked before indexing (a short or 0-d one is named, not an IndexError)
+            labels = _column(p, d, "labels")
+            images = _column(p, d, "images", len(labels))
+            keep = np.ones(len(labels), bool)
             if split:
                 if "usage" not in d.files:
                     raise ImageFileError(f"{p} has no 'usage' array, so --split cannot be used")
-                usage = d["usage"]
+                usage = _column(p, d, "usage", len(labels), flat=True)
                 keep = usage == split
                 if not keep.any():
                     raise ImageFileError(f"no rows with split {split!r} in {p}; splits: {sorted(set(usage.tolist()))}")
             idx = np.flatnonzero(keep)
             if limit:
                 idx = idx[:limit]
-            images = d["images"][idx]
-            ints = d["labels"][idx]
+            images = images[idx]
+            ints = labels[idx]
     except ImageFileError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
@@ -114,6 +121,17 @@ def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit:
             len(ints) and (ints.min() < 0 or ints.max() > 6 or (ints != np.round(ints)).any())):
         raise ImageFileError(f"{p}: labels must be FER-2013 class numbers 0..6, got {ints.dtype} {ints.shape}")
     return LabelledImages([FER2013_ORDER[int(i)] for i in ints], images)
+
+
+def _column(p: Path, d: Any, name: str, rows: int | None = None, *, flat: bool = False) -> np.ndarray:
+    """Array ``name`` of the open .npz ``d``, with ``rows`` rows (1-D with ``flat``); else ImageFileError."""
+    a = d[name]
+    if not isinstance(a, np.ndarray):  # numpy hands back the raw bytes of a member that is not an .npy
+        raise ImageFileError(f"{p}: '{name}' is not a numpy array (.npy)")
+    if a.ndim == 0 or (flat and a.ndim != 1) or (rows is not None and len(a) != rows):
+        raise ImageFileError(f"{p}: '{name}' must be an array with one {'entry' if flat else 'row'} per label "
+                             f"({'N' if rows is None else rows}), got shape {a.shape}")
+    return a
 
 
 def _load_folder(p: Path, split: str | None, limit: int | None) -> LabelledImages:

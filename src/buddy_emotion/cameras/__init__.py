@@ -92,9 +92,13 @@ def camera_from_spec(spec: str | int | os.PathLike[str], **kw: Any) -> Camera:
         return _new(OpenCVCamera, text, **kw)
 
     path = Path(text).expanduser()
-    if path.is_dir():
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except OSError as e:  # e.g. a name too long
+        raise CameraError(f"not a usable camera spec or path {redact_url(text)[:200]!r}: {e.strerror or e}") from None
+    if is_dir:
         return _new(ImageFolderCamera, path, **kw)
-    if path.is_file():
+    if is_file:
         if path.suffix.lower() in IMAGE_EXTENSIONS:
             return _new(ImageFolderCamera, path, **kw)
         return _new(VideoFileCamera, path, **kw)

@@ -105,8 +105,8 @@ class Camera(abc.ABC):
         """
         if not self._is_open:
             raise CameraError(f"{self.describe()} is not open: call open() first or use it in a 'with' block")
-        frame, timestamp = self._read()
-        try:
+        try:  # an unusable frame, whether _read found it (e.g. a tiny image in a folder) or we do
+            frame, timestamp = self._read()
             frame = to_bgr(validate_frame(frame, name=f"frame from {self.describe()}"))
         except InvalidFrameError as e:
             raise CameraError(f"{self.describe()} delivered an unusable frame: {e}") from None

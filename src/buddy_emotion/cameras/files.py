@@ -31,6 +31,7 @@ VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".
 """Video files the CLI picks up in a folder (any other file that is not an image is tried as a video)."""
 
 _EPS = 1e-6
+_MIN_STEP = 1e-6  # seconds: no video has frames closer, and a smaller step would overflow the sampling arithmetic
 
 
 def natural_sort_key(name: str) -> tuple[Any, ...]:
@@ -66,8 +67,8 @@ class VideoFileCamera(Camera):
 
     Args:
         path: the video file (anything OpenCV's FFmpeg backend decodes: .mp4, .avi, .mkv, ...).
-        step: if given, deliver only the first frame at or after each multiple of ``step`` seconds
-            (e.g. ``step=2.0`` samples the video every 2 s); None delivers every frame.
+        step: if given (seconds, at least 1e-6), deliver only the first frame at or after each multiple of
+            ``step`` seconds (e.g. ``step=2.0`` samples the video every 2 s); None delivers every frame.
 
     ``read()`` returns ``(HxWx3 uint8 BGR frame, position in the video in seconds)``; the position comes
     from the container's timestamps (``CAP_PROP_POS_MSEC``), or ``frame_index / fps`` when those are
@@ -89,7 +90,7 @@ class VideoFileCamera(Camera):
     ) -> None:
         super().__init__()
         self.path = _check.as_path("path", path, "a file or folder path")
-        self.step = None if step is None else _positive_seconds("step", step)
+        self.step = None if step is None else _check.number("step", step, _MIN_STEP)
         self._factory = _capture_factory
         self._capture: Any = None
         self._fps: float | None = None
@@ -164,9 +165,10 @@ class VideoFileCamera(Camera):
             if not ok or frame is None:
                 raise ImageFileError(
                     f"cannot decode frame {self._index} (at {timestamp:.3f} s) of video file {self.path}")
-            if self.step is not None:
-                while self._next_time <= timestamp + _EPS:
-                    self._next_time += self.step
+            if self.step is not None and self._next_time <= timestamp + _EPS:
+                # straight to the first multiple of step after this frame: a loop adding a tiny step (or one
+                # below the float resolution of the time) would run for ages, or for ever
+                self._next_time += (math.floor((timestamp + _EPS - self._next_time) / self.step) + 1) * self.step
             self._delivered += 1
             return frame, timestamp
 
@@ -187,7 +189,7 @@ class ImageFolderCamera(Camera):
             skipped. A single image file is accepted too and replays that one image.
         fps: frames per second of the replay: image ``i`` gets timestamp ``i / fps`` seconds
             (default 0.5, i.e. one image every 2 s). Nothing sleeps: ``read()`` returns at once.
-        loop: start again from the first image after the last one, forever (timestamps keep growing).
+        loop: True: start again from the first image after the last one, forever (timestamps keep growing).
         extensions: file extensions to pick up, compared case-insensitively.
 
     The file list is taken when the camera is opened. ``read()`` returns ``(HxWx3 uint8 BGR image,
@@ -210,7 +212,7 @@ class ImageFolderCamera(Camera):
         super().__init__()
         self.folder = _check.as_path("folder", folder, "a file or folder path")
         self.fps = _positive_seconds("fps", fps)
-        self.loop = bool(loop)
+        self.loop = _check.flag("loop", loop)
         self.extensions = _extensions(extensions)
         self.finite = not self.loop
         self.files: list[Path] = []

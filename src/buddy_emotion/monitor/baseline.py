@@ -92,7 +92,10 @@ class Baseline:
             bad = [s for s in items if isinstance(s, bool) or not isinstance(s, numbers.Real)]
             if bad:
                 raise InvalidArgumentError(f"sadness readings must be numbers within 0..1, got {bad[0]!r}")
-            values = np.array([float(s) for s in items], dtype=np.float64)
+            try:
+                values = np.array([float(s) for s in items], dtype=np.float64)
+            except OverflowError:  # an int too large for a float, e.g. 10**400
+                raise InvalidArgumentError("sadness readings must be within 0..1, got a huge integer") from None
         if values.size == 0:
             raise InvalidArgumentError("a baseline needs at least one sadness reading")
         if not np.all(np.isfinite(values)) or values.min() < 0.0 or values.max() > 1.0:

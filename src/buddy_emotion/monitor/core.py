@@ -355,13 +355,15 @@ class SadnessMonitor:
 
         Raises:
             TypeError: ``sample`` is not a :class:`MonitorSample`, or its reason not a ``NoReadingReason``.
-            ValueError: its timestamp is not a finite number, or a counting sample's sadness not within 0..1.
+            ValueError: its timestamp is not a finite number, or its sadness neither None nor a number within
+                0..1 (a gated sample's too: the timeline keeps it).
         """
         if not isinstance(sample, MonitorSample):
             raise ArgumentTypeError(f"sample must be a MonitorSample, got {type(sample).__name__}")
         if sample.reason is not None and not isinstance(sample.reason, NoReadingReason):
             raise ArgumentTypeError(f"sample.reason must be a NoReadingReason or None, got {sample.reason!r}")
         t = _timestamp(sample.timestamp, "sample.timestamp")
+        _check.optional_number("sample.sadness", sample.sadness, 0.0, 1.0)  # before any state changes
         with self._lock:
             event, point = self._decide(sample, t)
         self._emit(self._sample_callbacks, point)
