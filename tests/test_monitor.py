@@ -868,6 +868,116 @@ def test_start_again_as_soon_as_a_failed_loop_ends_its_events() -> None:
     m.stop()
 
 
+def test_one_loop_at_a_time() -> None:
+    """run() beside start()'s loop (or start() beside a blocking run()) raised nothing and ran a second loop on
+    the same monitor: samples of two cameras interleaved, and the first loop to end closed every events()."""
+
+    class HeldCamera(FakeCamera):  # the blocking run() stays in its loop until released
+        def __init__(self) -> None:
+            super().__init__()
+            self.reading, self.release = threading.Event(), threading.Event()
+
+        def read(self) -> tuple[np.ndarray, float]:
+            self.reading.set()
+            self.release.wait(10)
+            return super().read()
+
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    m.start(FakeCamera(), interval=0.01)
+    events = m.events(timeout=0.01)
+    with pytest.raises(RuntimeError, match="running already"):  # start()'s thread may not have begun yet
+        m.run(FakeCamera(), interval=0.01, max_samples=3)
+    deadline = time.monotonic() + 10
+    while m.status.state != "running" and time.monotonic() < deadline:
+        time.sleep(0.005)
+    with pytest.raises(RuntimeError, match="running already"):  # nor once it is under way
+        m.run(FakeCamera(), interval=0.01, max_samples=3)
+    assert m.running and m.status.state == "running"
+    assert len(m._subscribers) == 1 and not any(q.closed for q in m._subscribers)  # events still open
+    m.stop()
+    assert list(events) == []
+
+    cam = HeldCamera()
+    th = threading.Thread(target=m.run, args=(cam,), kwargs={"interval": 0.01, "max_samples": 2}, daemon=True)
+    th.start()
+    assert cam.reading.wait(10)
+    with pytest.raises(RuntimeError, match="running already"):
+        m.start(FakeCamera(), interval=0.01)
+    cam.release.set()
+    th.join(10)
+    assert m.status.state == "stopped" and m.status.samples == 2
+    assert not m._in_loop and not m._loop_active
+    m.start(FakeCamera(), interval=0.01)  # the loop has ended: free again
+    m.stop()
+
+
+def test_an_events_iterator_dropped_unread_unsubscribes() -> None:
+    """A generator's finally does not run if it never started: its queue stayed subscribed, holding up to
+    256 events, for every such iterator, for the monitor's life."""
+    m = monitor_for(min_duration=0, min_samples=1, min_window_samples=1, window=1.0, max_gap=1.0, cooldown=0)
+    for _ in range(50):
+        it = m.events()
+        del it
+    kept = m.events()
+    gc.collect()
+    assert drive(m, [0.9, 0.9, 0.0, 0.0] * 5, step=1.0)
+    assert len(m._subscribers) == 1
+    kept.close()
+
+
+def test_error_messages_never_hold_pixel_data() -> None:
+    """A frame passed where a number belongs put its pixels (numpy's repr) into the exception, the status's
+    last_error and the logs, e.g. a camera whose read() returns (timestamp, frame)."""
+    frame = texture(seed=5)
+    frame[0, 0] = (123, 45, 67)
+
+    class Swapped:
+        def read(self) -> tuple[float, np.ndarray]:
+            return 1.0, frame
+
+    m = monitor_for()
+    messages = []
+    with pytest.raises(TypeError) as info:
+        m.run(Swapped(), interval=0.01)  # type: ignore[arg-type]
+    messages += [str(info.value), m.status.last_error or ""]
+    for call in (lambda: m.update(frame, timestamp=frame), lambda: m.feed(MonitorSample(frame, 0.5, None)),
+                 lambda: m.feed(MonitorSample(1.0, frame, None)),
+                 lambda: m.feed(MonitorSample(1.0, None, frame)),  # type: ignore[arg-type]
+                 lambda: Baseline.from_readings([frame]), lambda: MonitorOptions(cooldown=frame)):
+        with pytest.raises((TypeError, ValueError)) as info:
+            call()
+        messages.append(str(info.value))
+    for msg in messages:
+        assert "123" not in msg and "[[" not in msg and len(msg) < 200, msg
+    assert "ndarray of shape (48, 48, 3) and dtype uint8" in messages[0]
+
+
+def test_camera_errors_are_marked_in_the_cameras_time_base() -> None:
+    """A live camera need not stamp time.time() (a looping image folder, a camera's own clock): the
+    CAMERA_ERROR point was put at time.time(), decades away from its neighbours in the timeline."""
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    m.run(FakeCamera(fail_on=[2]), interval=0.001, max_samples=4, backoff=0.001)
+    points = m.timeline.snapshot()
+    assert [p.reason for p in points].count(NoReadingReason.CAMERA_ERROR) == 1
+    stamps = [p.timestamp for p in points]
+    assert stamps == sorted(stamps) and stamps[0] == 1000.0 and stamps[-1] < 1100.0, stamps
+
+
+def test_ctrl_c_stops_a_blocking_run_and_is_not_a_failure() -> None:
+    class Interrupted(FakeCamera):
+        def read(self) -> tuple[np.ndarray, float]:
+            if self.reads == 3:
+                raise KeyboardInterrupt
+            return super().read()
+
+    statuses: list[MonitorStatus] = []
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0, on_status=statuses.append)
+    with pytest.raises(KeyboardInterrupt):
+        m.run(Interrupted(), interval=0.001)
+    assert m.status.state == "stopped" and m.status.samples == 3
+    assert "failed" not in [s.state for s in statuses]
+
+
 def test_failing_callbacks_do_not_stop_the_monitor() -> None:
     def bad(_: Any) -> None:
         raise ValueError("callback bug")

@@ -19,12 +19,27 @@ from typing import Any
 
 from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 
-__all__ = ["options_for", "is_real", "number", "integer", "optional_number", "timeout", "as_path", "flag"]
+__all__ = ["options_for", "shown", "is_real", "number", "integer", "optional_number", "timeout", "as_path", "flag"]
 
 
 def is_real(value: Any) -> bool:
     """True for a real number of any type (int, float, numpy scalars), False for bool and everything else."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` for messages, but never an array's contents (a frame passed by mistake must not put
+    its pixels into an exception, a status or a log): arrays by shape and dtype, long reprs by type."""
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if isinstance(shape, tuple) and shape and dtype is not None:  # not numpy scalars (shape ())
+        return f"{type(value).__name__} of shape {shape} and dtype {dtype}"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"{type(value).__name__} of {len(value)} bytes"
+    try:
+        text = repr(value)
+    except Exception:
+        text = ""
+    return text if text and len(text) <= limit else f"a {type(value).__name__}"
 
 
 def _type_error(error: type[Exception]) -> type[Exception]:
@@ -37,13 +52,13 @@ def number(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *
     """``value`` as a float within ``lo..hi`` (``lo`` excluded with ``open_lo``); else ``error`` naming ``name``."""
     what = f"a number{f' of {unit}' if unit else ''}"
     if not is_real(value):
-        raise _type_error(error)(f"{name} must be {what}, got {value!r}")
+        raise _type_error(error)(f"{name} must be {what}, got {shown(value)}")
     try:
         v = float(value)
     except OverflowError:  # an int too large for a float, e.g. 10**400 read from a JSON file
         raise error(f"{name} is out of range (too large), got an integer of {len(str(value))} digits") from None
     if math.isnan(v) or (finite and math.isinf(v)):
-        raise error(f"{name} must be a finite number, got {value!r}")
+        raise error(f"{name} must be a finite number, got {shown(value)}")
     if v < lo or v > hi or (open_lo and v == lo):
         lo_s = f"more than {lo:g}" if open_lo else f"at least {lo:g}"
         if math.isinf(hi):
@@ -52,7 +67,7 @@ def number(name: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *
             rule = f"at most {hi:g}"
         else:
             rule = f"within {lo:g}..{hi:g}" if not open_lo else f"{lo_s} and at most {hi:g}"
-        raise error(f"{name} must be {rule}, got {value!r}")
+        raise error(f"{name} must be {rule}, got {shown(value)}")
     return v
 
 
@@ -60,11 +75,11 @@ def integer(name: str, value: Any, lo: int | None = None, hi: int | None = None,
             error: type[Exception] = InvalidArgumentError) -> int:
     """``value`` as an int within ``lo..hi``; whole floats (``2.0``) pass, ``2.5``, ``bool`` and ``str`` do not."""
     if not is_real(value):
-        raise _type_error(error)(f"{name} must be a whole number, got {value!r}")
+        raise _type_error(error)(f"{name} must be a whole number, got {shown(value)}")
     if isinstance(value, numbers.Integral):
         v = int(value)  # exact: no trip through float
     elif not math.isfinite(float(value)) or float(value) != int(value):
-        raise error(f"{name} must be a whole number, got {value!r}")
+        raise error(f"{name} must be a whole number, got {shown(value)}")
     else:
         v = int(value)
     if abs(v) > sys.maxsize:  # no size, count or index of this library gets near it (1e300 included)
@@ -77,7 +92,7 @@ def integer(name: str, value: Any, lo: int | None = None, hi: int | None = None,
             rule = f"at most {hi}"
         else:
             rule = f"within {lo}..{hi}"
-        raise error(f"{name} must be {rule}, got {value!r}")
+        raise error(f"{name} must be {rule}, got {shown(value)}")
     return v
 
 
@@ -99,16 +114,16 @@ def flag(name: str, value: Any) -> bool:
     kind = type(value)
     if isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in ("bool_", "bool")):
         return bool(value)  # numpy's bool is numpy.bool_ in numpy 1 and numpy.bool in numpy 2
-    raise ArgumentTypeError(f"{name} must be True or False, got {value!r}")
+    raise ArgumentTypeError(f"{name} must be True or False, got {shown(value)}")
 
 
 def as_path(name: str, value: Any, what: str = "a file path", error: type[Exception] = InvalidArgumentError) -> Path:
     """``value`` (str or path-like) as a :class:`Path`, without touching the file system; else ``error``."""
     if not isinstance(value, (str, os.PathLike)):
-        raise _type_error(error)(f"{name} must be {what}, got {value!r}")
+        raise _type_error(error)(f"{name} must be {what}, got {shown(value)}")
     text = os.fspath(value)
     if not isinstance(text, str):  # a path-like that gives bytes
-        raise _type_error(error)(f"{name} must be {what}, got {value!r}")
+        raise _type_error(error)(f"{name} must be {what}, got {shown(value)}")
     if "\x00" in text:
         raise error(f"{name} must not contain a NUL character: {text!r}")
     return Path(text)

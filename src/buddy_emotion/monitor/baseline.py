@@ -87,11 +87,11 @@ class Baseline:
         else:
             if isinstance(sadness, (str, bytes)) or not isinstance(sadness, Iterable):
                 raise ArgumentTypeError("sadness must be an iterable of readings (numbers 0..1 or None), got "
-                                        f"{sadness!r}")
+                                        f"{_check.shown(sadness)}")
             items = [s for s in sadness if s is not None]
             bad = [s for s in items if isinstance(s, bool) or not isinstance(s, numbers.Real)]
             if bad:
-                raise InvalidArgumentError(f"sadness readings must be numbers within 0..1, got {bad[0]!r}")
+                raise InvalidArgumentError(f"sadness readings must be numbers within 0..1, got {_check.shown(bad[0])}")
             try:
                 values = np.array([float(s) for s in items], dtype=np.float64)
             except OverflowError:  # an int too large for a float, e.g. 10**400

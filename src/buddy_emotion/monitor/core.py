@@ -10,6 +10,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -109,7 +110,8 @@ class SadnessMonitor:
         self._status_callbacks: list[Callable[[MonitorStatus], Any]] = [on_status] if on_status else []
         self._lock = threading.RLock()
         self._cond = threading.Condition(threading.Lock())
-        self._subscribers: list[_EventQueue] = []
+        # held weakly: an iterator dropped before its first next() (its finally never runs) takes its queue with it
+        self._subscribers: weakref.WeakSet[_EventQueue] = weakref.WeakSet()
         self.timeline = Timeline(options.timeline_size)
         self.recent_events: collections.deque[SadnessEvent] = collections.deque(maxlen=100)
         """The last 100 events (e.g. for :func:`buddy_emotion.plotting.plot_timeline`)."""
@@ -123,7 +125,8 @@ class SadnessMonitor:
         self._events_total = 0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._loop_active = False
+        self._loop_active = False  # a loop is running or about to (start() sets it before its thread begins)
+        self._in_loop = False  # run()'s loop itself is under way
         self._status = MonitorStatus("idle")
         self.error: BaseException | None = None
         """The unexpected error that ended :meth:`start`'s background loop, if any."""
@@ -264,7 +267,8 @@ class SadnessMonitor:
         (:meth:`run` or :meth:`start`) ends (:meth:`stop`, end of a finite source, giving up), or, with
         ``timeout``, after ``timeout`` seconds without an event; after a loop has ended, a new iterator
         ends at once. In push mode (:meth:`update`) it yields the events ``update`` returns. Up to 256
-        unread events are kept, oldest dropped first.
+        unread events are kept, oldest dropped first; an iterator dropped (garbage) unsubscribes, even
+        one never iterated.
 
         Raises:
             ValueError: ``timeout`` is not None or a number of seconds >= 0.
@@ -274,7 +278,7 @@ class SadnessMonitor:
         with self._cond:
             # a loop that ran and ended: nothing more will come; before any loop (push mode), wait
             q.closed = not self._loop_active and self.status.state in ("stopped", "ended", "failed")
-            self._subscribers.append(q)
+            self._subscribers.add(q)
         return self._drain(q, timeout)
 
     def _drain(self, q: _EventQueue, timeout: float | None) -> Iterator[SadnessEvent]:
@@ -289,8 +293,7 @@ class SadnessMonitor:
                 yield item
         finally:
             with self._cond:
-                if q in self._subscribers:
-                    self._subscribers.remove(q)
+                self._subscribers.discard(q)
 
     def __iter__(self) -> Iterator[SadnessEvent]:
         return self.events()
@@ -361,7 +364,8 @@ class SadnessMonitor:
         if not isinstance(sample, MonitorSample):
             raise ArgumentTypeError(f"sample must be a MonitorSample, got {type(sample).__name__}")
         if sample.reason is not None and not isinstance(sample.reason, NoReadingReason):
-            raise ArgumentTypeError(f"sample.reason must be a NoReadingReason or None, got {sample.reason!r}")
+            raise ArgumentTypeError("sample.reason must be a NoReadingReason or None, got "
+                                    f"{_check.shown(sample.reason)}")
         t = _timestamp(sample.timestamp, "sample.timestamp")
         _check.optional_number("sample.sadness", sample.sadness, 0.0, 1.0)  # before any state changes
         with self._lock:
@@ -534,7 +538,10 @@ class SadnessMonitor:
             ValueError: bad arguments: ``interval``, ``backoff``, ``max_backoff`` not finite numbers > 0,
                 ``duration`` not None or a finite number > 0, ``max_samples`` or ``max_errors`` not None or a
                 whole number >= 1. Unexpected errors (bugs, a failing detector, a ``read()`` that does not
-                return ``(frame, timestamp)``) are re-raised after the status turns ``"failed"``.
+                return ``(frame, timestamp)``) are re-raised after the status turns ``"failed"``;
+                ``KeyboardInterrupt`` is re-raised after it turns ``"stopped"``.
+            RuntimeError: a loop runs already (:meth:`start`'s, or another ``run()``, also one called from a
+                callback).
         """
         interval, duration, max_samples, backoff, max_backoff, max_errors = self._run_args(
             camera, interval, duration, max_samples, backoff, max_backoff, max_errors)
@@ -546,27 +553,32 @@ class SadnessMonitor:
         except ImportError:  # pragma: no cover - the cameras package is part of the library
             _EndOfStream = None  # type: ignore[assignment,misc]
 
-        if threading.current_thread() is not self._thread:
+        own_thread = threading.current_thread() is self._thread
+        opened_here = getattr(camera, "is_open", True) is False
+        with self._cond:
+            # one loop at a time: not beside start()'s thread, nor a second blocking run(), nor from a callback
+            if self._in_loop or (self._loop_active and not own_thread):
+                raise RuntimeError("the monitor is running already; stop() it first")
+            self._in_loop = self._loop_active = True
+            for q in self._subscribers:
+                q.closed = False
+        if not own_thread:
             # a blocking run(). start() clears the flag before its thread begins, so that a stop() that comes
             # before this line is not lost
             self._stop.clear()
-        opened_here = getattr(camera, "is_open", True) is False
-        if opened_here:
-            self._reopen(camera)  # a failure shows as a camera error at the first read, then backoff
-        with self._cond:
-            self._loop_active = True
-            for q in self._subscribers:
-                q.closed = False
         start_wall = time.monotonic()
         samples = 0
         errors_in_row = 0
         wait = backoff
         next_media_t: float | None = None
         last_ts: float | None = None
-        self._set_status(state="running", samples=0, events=self._events_total, consecutive_errors=0,
-                         last_error=None, retry_in=None)
+        last_tick = 0.0  # time.monotonic() of the read that gave last_ts
         final = "stopped"
         try:
+            self._set_status(state="running", samples=0, events=self._events_total, consecutive_errors=0,
+                             last_error=None, retry_in=None)
+            if opened_here:
+                self._reopen(camera)  # a failure shows as a camera error at the first read, then backoff
             while not self._stop.is_set():
                 if duration is not None and time.monotonic() - start_wall >= duration:
                     break
@@ -582,8 +594,10 @@ class SadnessMonitor:
                     errors_in_row += 1
                     if finite:  # media time: where the frame that failed would have been
                         err_t = (0.0 if last_ts is None else last_ts) + errors_in_row * _frame_step(camera, interval)
-                    else:
+                    elif last_ts is None:
                         err_t = time.time()
+                    else:  # in the camera's own time base (not every live camera stamps time.time())
+                        err_t = last_ts + (time.monotonic() - last_tick)
                     self._note_camera_error(err_t)
                     msg = f"{type(e).__name__}: {e}"
                     total_errors = self.status.camera_errors + 1
@@ -609,7 +623,7 @@ class SadnessMonitor:
                 frame, ts = got
                 del got
                 ts = _check.number("camera timestamp", ts, unit="seconds")
-                last_ts = ts
+                last_ts, last_tick = ts, tick
                 if finite:
                     if next_media_t is not None and ts + 1e-9 < next_media_t:
                         del frame
@@ -625,6 +639,8 @@ class SadnessMonitor:
                 self._set_status(samples=samples, events=self._events_total)
                 if not finite:
                     self._stop.wait(max(0.0, interval - (time.monotonic() - tick)))
+        except KeyboardInterrupt:  # Ctrl-C stops a blocking run(): not a failure
+            raise
         except BaseException as e:
             final = "failed"
             self._set_status(state="failed", last_error=f"{type(e).__name__}: {e}", retry_in=None)
@@ -639,7 +655,7 @@ class SadnessMonitor:
                 except Exception as e:  # closing must not hide how the loop ended
                     log.warning("camera close failed: %s", e)
             with self._cond:
-                self._loop_active = False
+                self._in_loop = self._loop_active = False
             self._close_subscribers()
         return self.status
 
@@ -678,7 +694,7 @@ class SadnessMonitor:
         """Run :meth:`run` in a background daemon thread and return at once (``stop()`` ends it).
 
         Raises:
-            RuntimeError: the monitor is running already.
+            RuntimeError: the monitor is running already (:meth:`start`, or a blocking :meth:`run` elsewhere).
             TypeError, ValueError: bad arguments, as for :meth:`run` (raised here, before the thread starts).
         """
         try:
@@ -691,7 +707,7 @@ class SadnessMonitor:
         if last is not None and last is not threading.current_thread() and not self._loop_active:
             last.join(5.0)  # its loop has ended (events() ended with it); the thread is only finishing up
         with self._lock:
-            if self.running:
+            if self.running or self._loop_active:  # a loop of start(), or a blocking run() in another thread
                 raise RuntimeError("the monitor is running already; stop() it first")
             self.error = None
             self._stop.clear()
