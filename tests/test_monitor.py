@@ -1385,3 +1385,65 @@ def test_fuzz_feed_either_records_a_sane_point_or_changes_nothing() -> None:
             assert math.isfinite(p.timestamp) and (p.sadness is None or 0.0 <= p.sadness <= 1.0)
 
     run()
+
+
+def test_timestamps_that_never_advance_keep_the_window_bounded() -> None:
+    """A frozen camera clock (the same timestamp on every sample) grew the smoothing window without end."""
+    from buddy_emotion.monitor import core
+
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    for _ in range(core.MAX_WINDOW_SAMPLES + 500):
+        m.feed(MonitorSample(5.0, 0.2, None))
+    assert len(m._window) == core.MAX_WINDOW_SAMPLES
+    assert m._window_sum == pytest.approx(0.2 * core.MAX_WINDOW_SAMPLES)
+    assert m.timeline[-1].smoothed == pytest.approx(0.2)
+
+
+def test_close_leaves_the_detector_to_a_loop_that_has_not_ended() -> None:
+    """close() after stop() gave up waiting closed the detector while the loop thread could still use it."""
+
+    class ClosingDetector(ScriptedDetector):
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    class BlockingCamera(FakeCamera):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reading, self.release = threading.Event(), threading.Event()
+
+        def read(self) -> tuple[np.ndarray, float]:
+            if self.reads == 1:
+                self.reading.set()
+                self.release.wait(10)
+            return super().read()
+
+    det = ClosingDetector(lambda t: 0.1)
+    m = SadnessMonitor(det, calibration_samples=0)
+    m._owns_detector = True  # as if the monitor had made it (detector=None makes the real default)
+    cam = BlockingCamera()
+    m.start(cam, interval=0.001)
+    assert cam.reading.wait(10)
+    m.close(timeout=0.01)
+    assert m.running and not det.closed  # the loop is still in its read
+    cam.release.set()
+    assert m.wait(10)
+    assert det.closed and not m.running
+
+
+def test_close_closes_at_once_when_the_loop_ends_in_time() -> None:
+    class ClosingDetector(ScriptedDetector):
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    det = ClosingDetector(lambda t: 0.1)
+    m = SadnessMonitor(det, calibration_samples=0)
+    m._owns_detector = True
+    m.start(FakeCamera(), interval=0.001)
+    m.close()
+    assert det.closed and not m.running
+    with pytest.raises(ValueError, match="timeout"):
+        m.close(timeout=-1)

@@ -35,6 +35,10 @@ from buddy_emotion.types import NoReadingReason, SadnessReading
 
 log = logging.getLogger(__name__)
 
+MAX_WINDOW_SAMPLES = 10_000
+"""Most readings the smoothing window keeps, whatever ``window`` says: timestamps that do not advance (a
+frozen camera clock) would otherwise grow it without end."""
+
 
 def _callable_or_none(name: str, value: Any) -> None:
     if value is not None and not callable(value):
@@ -93,6 +97,7 @@ class SadnessMonitor:
             options = options.replace(**overrides)
         self.options = options
         self._owns_detector = detector is None
+        self._close_when_loop_ends = False
         if detector is None:
             from buddy_emotion.detector import Detector
 
@@ -396,6 +401,8 @@ class SadnessMonitor:
             self._window.append((t, s))
             self._window_sum += s
             self._last_valid_t = t
+            if len(self._window) > MAX_WINDOW_SAMPLES:  # timestamps that do not advance: keep memory flat
+                self._window_sum -= self._window.popleft()[1]
         horizon = t - o.window
         while self._window and self._window[0][0] <= horizon:
             self._window_sum -= self._window.popleft()[1]
@@ -726,6 +733,8 @@ class SadnessMonitor:
                     with self._cond:
                         self._loop_active = False
                     self._close_subscribers()
+                    if self._close_when_loop_ends:  # close() gave up waiting for this loop
+                        self._close_detector()
 
             self._thread = threading.Thread(target=target, name="SadnessMonitor", daemon=True)
             self._thread.start()
@@ -760,9 +769,24 @@ class SadnessMonitor:
         t.join(timeout)
         return not t.is_alive()
 
-    def close(self) -> None:
-        """Stop the loop and close a detector the monitor created."""
-        self.stop()
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Stop the loop (waiting up to ``timeout`` seconds, as :meth:`stop`) and close a detector the monitor
+        created. If the background loop has not ended by then (a camera read or a callback that blocks), its
+        thread closes the detector when it ends, never under its feet.
+
+        Raises:
+            ValueError: ``timeout`` is not None or a number of seconds >= 0.
+        """
+        self.stop(timeout)
+        t = self._thread
+        if t is not None and t.is_alive() and t is not threading.current_thread():
+            self._close_when_loop_ends = True
+            if t.is_alive():
+                return
+            # it ended between the two checks: its thread may have missed the flag; closing twice is harmless
+        self._close_detector()
+
+    def _close_detector(self) -> None:
         if self._owns_detector:
             close = getattr(self.detector, "close", None)
             if callable(close):
