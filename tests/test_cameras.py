@@ -86,6 +86,15 @@ def test_folder_extensions_ignore_case_and_reopening_replays_from_the_start(tmp_
         assert abs(int(got[0][0][0, 0, 0]) - values["a.PNG"]) <= 3
 
 
+@pytest.mark.parametrize("fps", [1e-310, 1e-7, 0.0, -1.0])
+def test_folder_fps_too_small_for_finite_timestamps_is_refused(tmp_path: Path, fps: float) -> None:
+    """fps=1e-310 gave the second image an infinite timestamp, which stopped the monitor later on."""
+    write_images(tmp_path, ["a.png", "b.png"])
+    with pytest.raises(ValueError, match="fps"):
+        ImageFolderCamera(tmp_path, fps=fps)
+    assert ImageFolderCamera(tmp_path, fps=1e-6).fps == 1e-6
+
+
 def test_folder_end_of_stream_and_custom_fps(tmp_path: Path) -> None:
     write_images(tmp_path, ["a.png", "b.png"])
     cam = ImageFolderCamera(tmp_path, fps=4)

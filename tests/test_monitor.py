@@ -513,6 +513,7 @@ def test_baseline_json_round_trip(tmp_path: Path) -> None:
     '{"level": 0.3}',
     '{"format": "buddy-emotion-baseline", "version": 1, "level": 0.3, "mean": 0.2, "spread": 0.1}',
     '{"format": "buddy-emotion-baseline", "version": 99, "level": 0.3, "mean": 0.2, "spread": 0.1, "samples": 5}',
+    '{"format": "buddy-emotion-baseline", "version": true, "level": 0.3, "mean": 0.2, "spread": 0.1, "samples": 5}',
     '{"format": "buddy-emotion-baseline", "version": 1, "level": 7, "mean": 0.2, "spread": 0.1, "samples": 5}',
     '{"format": "buddy-emotion-baseline", "version": 1, "level": NaN, "mean": 0.2, "spread": 0.1, "samples": 5}',
     '{"format": "buddy-emotion-baseline", "version": 1, "level": "0.3", "mean": 0.2, "spread": 0.1, "samples": 5}',

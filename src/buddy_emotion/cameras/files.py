@@ -31,6 +31,7 @@ VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".
 """Video files the CLI picks up in a folder (any other file that is not an image is tried as a video)."""
 
 _EPS = 1e-6
+_MIN_FPS = 1e-6  # one image every 11.6 days; a smaller rate makes image timestamps overflow to inf
 _MIN_STEP = 1e-6  # seconds: no video has frames closer, and a smaller step would overflow the sampling arithmetic
 
 
@@ -38,10 +39,6 @@ def natural_sort_key(name: str) -> tuple[Any, ...]:
     """Sort key putting ``img2.png`` before ``img10.png`` (digit runs compare as numbers, case ignored)."""
     parts = re.split(r"(\d+)", name.lower())
     return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
-
-
-def _positive_seconds(name: str, value: Any) -> float:
-    return _check.number(name, value, 0.0, open_lo=True)
 
 
 def _extensions(value: Any) -> tuple[str, ...]:
@@ -187,7 +184,7 @@ class ImageFolderCamera(Camera):
     Args:
         folder: a folder of images, read in natural order (``img2`` before ``img10``); hidden files are
             skipped. A single image file is accepted too and replays that one image.
-        fps: frames per second of the replay: image ``i`` gets timestamp ``i / fps`` seconds
+        fps: frames per second of the replay (at least 1e-6): image ``i`` gets timestamp ``i / fps`` seconds
             (default 0.5, i.e. one image every 2 s). Nothing sleeps: ``read()`` returns at once.
         loop: True: start again from the first image after the last one, forever (timestamps keep growing).
         extensions: file extensions to pick up, compared case-insensitively.
@@ -211,7 +208,7 @@ class ImageFolderCamera(Camera):
     ) -> None:
         super().__init__()
         self.folder = _check.as_path("folder", folder, "a file or folder path")
-        self.fps = _positive_seconds("fps", fps)
+        self.fps = _check.number("fps", fps, _MIN_FPS, unit="frames per second")  # i / fps stays finite
         self.loop = _check.flag("loop", loop)
         self.extensions = _extensions(extensions)
         self.finite = not self.loop

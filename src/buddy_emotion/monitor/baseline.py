@@ -154,7 +154,7 @@ class Baseline:
         """Rebuild a baseline from :meth:`as_dict`'s output (checked like :meth:`load`)."""
         if not isinstance(data, dict) or data.get("format") != _BASELINE_FORMAT:
             raise BaselineError(f"{where} is not a buddy-emotion baseline (no 'format': '{_BASELINE_FORMAT}')")
-        if data.get("version") != _BASELINE_VERSION:
+        if data.get("version") != _BASELINE_VERSION or isinstance(data.get("version"), bool):  # true == 1
             raise BaselineError(f"{where} has baseline version {data.get('version')!r}; "
                                 f"this library reads version {_BASELINE_VERSION}")
         names = [f.name for f in dataclasses.fields(cls)]
