@@ -1448,3 +1448,37 @@ def test_close_closes_at_once_when_the_loop_ends_in_time() -> None:
     assert det.closed and not m.running
     with pytest.raises(ValueError, match="timeout"):
         m.close(timeout=-1)
+
+
+def test_close_does_not_close_the_detector_under_a_blocking_run_in_another_thread() -> None:
+    """close() closed the detector at once when the loop was a blocking run() in another thread (not
+    start()'s), while that loop was inside detect_sadness."""
+
+    class Det(ScriptedDetector):
+        closed = False
+        used_after_close = False
+
+        def __init__(self) -> None:
+            super().__init__(lambda t: 0.1)
+            self.in_detect, self.release = threading.Event(), threading.Event()
+
+        def detect_sadness(self, frame: np.ndarray, timestamp: float | None = None) -> SadnessReading:
+            self.in_detect.set()
+            self.release.wait(10)
+            self.used_after_close |= self.closed
+            return super().detect_sadness(frame, timestamp)
+
+        def close(self) -> None:
+            self.closed = True
+
+    det = Det()
+    m = SadnessMonitor(det, calibration_samples=0)
+    m._owns_detector = True
+    th = threading.Thread(target=m.run, args=(FakeCamera(),), kwargs={"interval": 0.001}, daemon=True)
+    th.start()
+    assert det.in_detect.wait(10)
+    m.close(timeout=0.01)
+    assert not det.closed and th.is_alive()
+    det.release.set()
+    th.join(10)
+    assert not th.is_alive() and det.closed and not det.used_after_close

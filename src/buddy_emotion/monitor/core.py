@@ -664,6 +664,7 @@ class SadnessMonitor:
             with self._cond:
                 self._in_loop = self._loop_active = False
             self._close_subscribers()
+            self._close_if_asked()
         return self.status
 
     @staticmethod
@@ -733,8 +734,7 @@ class SadnessMonitor:
                     with self._cond:
                         self._loop_active = False
                     self._close_subscribers()
-                    if self._close_when_loop_ends:  # close() gave up waiting for this loop
-                        self._close_detector()
+                    self._close_if_asked()  # also when run() failed before its loop began
 
             self._thread = threading.Thread(target=target, name="SadnessMonitor", daemon=True)
             self._thread.start()
@@ -778,12 +778,18 @@ class SadnessMonitor:
             ValueError: ``timeout`` is not None or a number of seconds >= 0.
         """
         self.stop(timeout)
-        t = self._thread
-        if t is not None and t.is_alive() and t is not threading.current_thread():
-            self._close_when_loop_ends = True
-            if t.is_alive():
+        with self._cond:
+            if self._in_loop or self._loop_active:  # start()'s thread, or a blocking run() in another thread
+                self._close_when_loop_ends = True  # the loop's end closes it (_close_if_asked)
                 return
-            # it ended between the two checks: its thread may have missed the flag; closing twice is harmless
+        self._close_detector()
+
+    def _close_if_asked(self) -> None:
+        """At the end of a loop: close the detector if :meth:`close` asked while the loop still ran."""
+        with self._cond:
+            if not self._close_when_loop_ends or self._in_loop or self._loop_active:
+                return
+            self._close_when_loop_ends = False
         self._close_detector()
 
     def _close_detector(self) -> None:
