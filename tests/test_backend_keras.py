@@ -309,3 +309,11 @@ def test_a_detector_given_by_name_is_told_which_class_to_pass(name: str) -> None
 
     with pytest.raises(TypeError, match=r"HaarFaceDetector\(\).*BlazeFaceDetector"):
         Detector(detector=name)
+
+
+def test_a_wrong_detector_that_is_not_a_name_gets_no_by_name_hint() -> None:
+    from buddy_emotion.backends.base import checked_detector
+
+    with pytest.raises(TypeError, match="face detector") as info:
+        checked_detector("detector", 42)
+    assert "not chosen by name" not in str(info.value)

@@ -621,3 +621,42 @@ def test_folder_image_too_small_is_a_camera_error_and_the_next_one_is_read(tmp_p
 def test_a_spec_the_os_refuses_as_a_name_is_a_camera_error(tmp_path: Path) -> None:
     with pytest.raises(CameraError, match="not a usable camera spec"):
         open_camera(str(tmp_path / ("x" * 5000)))  # OSError: file name too long
+
+
+def test_a_refused_name_with_a_password_is_redacted_and_cut_short() -> None:
+    with pytest.raises(CameraError, match="not a usable camera spec") as info:
+        open_camera("ftp://user:secret@host/" + "x" * 5000)  # not a stream scheme: taken as a path, too long
+    assert "secret" not in str(info.value) and len(str(info.value)) < 400
+
+
+class _StampedCapture:
+    """Stands in for cv2.VideoCapture of a video whose frames have the given times (seconds)."""
+
+    def __init__(self, stamps: list[float]) -> None:
+        self.stamps, self.i = stamps, -1
+
+    def isOpened(self) -> bool:  # noqa: N802 - cv2's name
+        return True
+
+    def get(self, prop: int) -> float:
+        return self.stamps[self.i] * 1000.0 if prop == cv2.CAP_PROP_POS_MSEC and self.i >= 0 else 0.0
+
+    def grab(self) -> bool:
+        self.i += 1
+        return self.i < len(self.stamps)
+
+    def retrieve(self) -> tuple[bool, np.ndarray]:
+        return True, solid(100)
+
+    def release(self) -> None:
+        pass
+
+
+def test_video_step_a_frame_a_hair_before_a_multiple_counts_for_it(tmp_path: Path) -> None:
+    """A frame within 1e-6 s before a multiple of step is that multiple's frame: the next one is the
+    first frame at or after the following multiple, not the very next frame."""
+    path = tmp_path / "clip.avi"
+    path.write_bytes(b"x")
+    stamps = [0.0, 0.333333, 0.4, 0.5, 0.666667, 0.7]  # multiples of 1/3: 0.3333333.., 0.6666666..
+    with VideoFileCamera(path, step=1 / 3, _capture_factory=lambda p: _StampedCapture(stamps)) as cam:
+        assert [t for _, t in cam] == [0.0, 0.333333, 0.666667]

@@ -125,3 +125,50 @@ def test_whole_floats_too_large_for_any_count_are_refused() -> None:
     with pytest.raises(InvalidArgumentError, match="out of range"):
         integer("n", -1e300)
     assert integer("n", 2.0**40) == 2**40
+
+
+def test_shown_keeps_short_reprs_and_numpy_scalars() -> None:
+    from buddy_emotion._check import shown
+
+    assert shown(np.float64(1.5)) == repr(np.float64(1.5))  # a numpy scalar is a number, not an array
+    assert "shape" not in shown(np.int64(3))
+    text = "x" * 78  # repr is 80 characters: the limit
+    assert shown(text) == repr(text)
+    assert shown(text + "x") == "a str"
+    assert shown(12345.25) == "12345.25"
+
+
+def test_shown_hides_contents_of_arrays_and_bytes_and_survives_bad_reprs() -> None:
+    from buddy_emotion._check import shown
+
+    assert shown(np.zeros((4, 5), np.uint8)) == "ndarray of shape (4, 5) and dtype uint8"
+    assert shown(b"ab") == "bytes of 2 bytes" and shown(bytearray(3)) == "bytearray of 3 bytes"
+
+    class Broken:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    class Blank:
+        def __repr__(self) -> str:
+            return ""
+
+    assert shown(Broken()) == "a Broken" and shown(Blank()) == "a Blank"
+
+
+def test_messages_of_the_checks_hold_no_pixels() -> None:
+    from buddy_emotion._check import flag
+
+    frame = np.full((30, 30, 3), 123, np.uint8)
+    for call in (lambda: flag("loop", frame), lambda: as_path("path", frame), lambda: as_path("path", b"\x7b" * 9),
+                 lambda: integer("n", frame), lambda: number("x", frame)):
+        with pytest.raises(TypeError) as info:
+            call()
+        assert "123" not in str(info.value) and "[[" not in str(info.value) and "{" not in str(info.value)
+
+
+def test_integer_bound_is_sys_maxsize() -> None:
+    import sys
+
+    assert integer("n", sys.maxsize) == sys.maxsize and integer("n", -sys.maxsize) == -sys.maxsize
+    with pytest.raises(ValueError, match="too large"):
+        integer("n", sys.maxsize + 1)

@@ -291,6 +291,7 @@ def test_a_report_quotes_only_the_first_unreadable_images(tmp_path, capsys, astr
     dict(images=np.array(3, np.uint8), labels=np.arange(5)),  # 0-d images
     dict(images=np.zeros((5, 48, 48), np.uint8), labels=np.arange(5), usage=np.array(["A"] * 9)),  # longer usage
     dict(images=np.zeros((5, 48, 48), np.uint8), labels=np.arange(5), usage=np.array([["A"] * 5] * 2)),
+    dict(images=np.zeros((5, 48, 48), np.uint8), labels=np.arange(5), usage=np.array([["A"] * 2] * 5)),  # 2-D usage
 ])
 def test_npz_arrays_of_mismatched_shapes_give_image_file_error(tmp_path, arrays) -> None:
     p = tmp_path / "bad.npz"

@@ -1450,6 +1450,114 @@ def test_close_closes_at_once_when_the_loop_ends_in_time() -> None:
         m.close(timeout=-1)
 
 
+def test_run_refuses_while_starts_thread_has_not_begun_its_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """start() claims the monitor before its thread runs: a blocking run() in that window must not start a
+    second loop (deterministic: the thread is held at its start)."""
+    gate = threading.Event()
+
+    class HeldThread(threading.Thread):
+        def run(self) -> None:
+            gate.wait(10)
+            super().run()
+
+    from buddy_emotion.monitor import core
+
+    monkeypatch.setattr(core.threading, "Thread", HeldThread)
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    m.start(FakeCamera(), interval=0.001)
+    try:
+        assert not m._in_loop  # start()'s loop has not begun
+        with pytest.raises(RuntimeError, match="running already"):
+            m.run(FakeCamera(), interval=0.001, max_samples=2)
+        assert m.status.samples == 0
+    finally:
+        gate.set()
+        m.stop()
+
+
+def test_a_callback_in_starts_thread_cannot_run_a_nested_loop() -> None:
+    """run() from a callback of start()'s own loop (same thread) would nest a second loop inside the first."""
+    errors: list[BaseException] = []
+    m: SadnessMonitor
+
+    def on_sample(point: Any) -> None:
+        if not errors:
+            try:
+                m.run(FakeCamera(), interval=0.001, max_samples=2)
+            except BaseException as e:  # noqa: BLE001 - recorded for the assertion
+                errors.append(e)
+            else:
+                errors.append(AssertionError("nested run() ran"))
+
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0, on_sample=on_sample)
+    m.start(FakeCamera(), interval=0.001)
+    deadline = time.monotonic() + 10
+    while not errors and time.monotonic() < deadline:
+        time.sleep(0.005)
+    m.stop()
+    assert len(errors) == 1 and isinstance(errors[0], RuntimeError), errors
+    assert m.error is None
+
+
+def test_camera_error_point_is_after_the_last_frame_in_the_cameras_time() -> None:
+    """The CAMERA_ERROR point of a live camera is the last frame's time plus the time elapsed since that read."""
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    m.run(FakeCamera(fail_on=[2]), interval=0.001, max_samples=4, backoff=0.001)
+    points = m.timeline.snapshot()
+    i = [p.reason for p in points].index(NoReadingReason.CAMERA_ERROR)
+    assert points[i].timestamp > points[i - 1].timestamp == 1002.0  # at least one interval later
+
+
+def test_the_window_cap_keeps_the_newest_readings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from buddy_emotion.monitor import core
+
+    monkeypatch.setattr(core, "MAX_WINDOW_SAMPLES", 20)
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    for v in [0.0] * 20 + [1.0] * 20:
+        m.feed(MonitorSample(5.0, v, None))
+    assert len(m._window) == 20 and m._window_sum == pytest.approx(20.0)
+    assert m.timeline[-1].smoothed == pytest.approx(1.0)
+
+
+def test_a_status_callback_interrupted_at_the_start_does_not_leave_the_monitor_claimed() -> None:
+    """Ctrl-C in the first status callback of run(): the loop's claim on the monitor must be released."""
+    calls = []
+
+    def on_status(status: MonitorStatus) -> None:
+        calls.append(status.state)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0, on_status=on_status)
+    with pytest.raises(KeyboardInterrupt):
+        m.run(FakeCamera(), interval=0.001, max_samples=2)
+    assert not m._in_loop and not m._loop_active
+    assert m.run(FakeCamera(), interval=0.001, max_samples=2).samples == 2
+
+
+def test_a_loop_that_ends_by_itself_leaves_the_detector_open() -> None:
+    class ClosingDetector(ScriptedDetector):
+        closed = 0
+
+        def close(self) -> None:
+            self.closed += 1
+
+    det = ClosingDetector(lambda t: 0.1)
+    m = SadnessMonitor(det, calibration_samples=0)
+    m._owns_detector = True
+    m.start(FiniteCamera(3), interval=0.001)
+    assert m.wait(10)
+    assert det.closed == 0  # only close() closes it
+    m.close()
+    assert det.closed == 1
+
+
+def test_baseline_message_for_raw_bytes_holds_no_contents() -> None:
+    with pytest.raises(TypeError) as info:
+        Baseline.from_readings(b"\x7b" * 5000)  # type: ignore[arg-type]
+    assert "{" not in str(info.value) and "bytes of 5000 bytes" in str(info.value)
+
+
 def test_close_does_not_close_the_detector_under_a_blocking_run_in_another_thread() -> None:
     """close() closed the detector at once when the loop was a blocking run() in another thread (not
     start()'s), while that loop was inside detect_sadness."""

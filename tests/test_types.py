@@ -159,3 +159,27 @@ def test_reading_dominant_is_the_main_faces_top_label() -> None:
     assert r.dominant == "sadness" and r.as_dict()["dominant"] == "sadness"
     empty = SadnessReading(None, False, None, None, "x", 0.0, NoReadingReason.NO_FACE)
     assert empty.dominant is None and empty.as_dict()["dominant"] is None
+
+
+def test_every_changing_dict_method_of_scores_is_refused() -> None:
+    scores = _reading_with_a_face().scores
+    assert scores is not None
+
+    def ior() -> None:
+        s = scores
+        s |= {"fear": 0.1}  # type: ignore[operator]
+
+    def delete() -> None:
+        del scores["sadness"]  # type: ignore[attr-defined]
+
+    for mutate in (delete, ior, lambda: scores.popitem()):  # type: ignore[attr-defined]
+        with pytest.raises(TypeError, match="read-only"):
+            mutate()
+    assert dict(scores) == {"sadness": 0.7, "neutral": 0.2, "happiness": 0.1}
+
+
+def test_reading_dominant_is_the_most_probable_not_the_last_label() -> None:
+    r = SadnessReading(0.2, False, None, {"happiness": 0.7, "sadness": 0.2, "neutral": 0.1}, "keras", 1.0)
+    assert r.dominant == "happiness" and r.as_dict()["dominant"] == "happiness"
+    no_scores = SadnessReading(None, False, None, {}, "x", 0.0, NoReadingReason.NO_FACE)
+    assert no_scores.dominant is None and no_scores.as_dict()["dominant"] is None
