@@ -188,3 +188,57 @@ def test_video_mode_starts_afresh_when_time_goes_back(astronaut_bgr: np.ndarray)
         assert d.detect_sadness(astronaut_bgr, timestamp=6.0).ok and tracker._last is not None
         d.detect_sadness(np.zeros_like(astronaut_bgr), timestamp=0.0)  # a replay from the start: bad frame
         assert tracker._last is None  # the tracked face was forgotten
+
+
+def test_classify_faces_scores_crops_in_order_without_detection(astronaut_bgr: np.ndarray) -> None:
+    import cv2
+
+    from buddy_emotion.face_detection import crop_face
+
+    d = Detector()
+    box = d.analyze(astronaut_bgr)[0].box
+    assert box is not None
+    crop = crop_face(cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY), box)
+    crops = [crop, crop[:, ::-1], np.full((48, 48), 128, np.uint8)]  # a blank crop is still scored
+    faces = d.classify_faces(crops)
+    assert [f.box for f in faces] == [None, None, None]
+    assert all(abs(sum(f.scores.values()) - 1) < 1e-3 and f.sadness is not None for f in faces)
+    assert faces[0].scores == d.backend.classify_faces([crop])[0].scores  # the backend's own answer
+    assert [f.scores for f in d.classify_faces(np.stack(crops))] == [f.scores for f in faces]  # an (N,H,W) array
+    assert d.classify_faces([]) == []
+
+
+@pytest.mark.parametrize("bad", [None, "face.png", np.zeros((48, 48), np.uint8), [None], [np.zeros((48, 48))]])
+def test_classify_faces_refuses_what_is_not_a_sequence_of_images(bad: object) -> None:
+    with pytest.raises(InvalidFrameError):
+        Detector().classify_faces(bad)  # type: ignore[arg-type]
+
+
+def test_classify_faces_wraps_plug_in_failures_and_refuses_a_wrong_count() -> None:
+    from buddy_emotion.errors import BackendError
+
+    crop = np.full((48, 48), 100, np.uint8)
+    with pytest.raises(BackendError, match="cannot classify face crops"):  # the base class: full frames only
+        Detector(_Scripted([])).classify_faces([crop])
+
+    class _Exploding(_Scripted):
+        def classify_faces(self, crops: object) -> list[FaceEmotion]:
+            raise RuntimeError("model exploded")
+
+    with pytest.raises(BackendError, match="'scripted' failed: RuntimeError: model exploded") as info:
+        Detector(_Exploding([])).classify_faces([crop])
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+    class _Short(_Scripted):
+        def classify_faces(self, crops: object) -> list[FaceEmotion]:
+            return [FaceEmotion(None, {"sadness": 0.5, "happiness": 0.5}, "scripted")]
+
+    with pytest.raises(BackendError, match="1 results for 2 crops"):
+        Detector(_Short([])).classify_faces([crop, crop])
+
+    class _Junk(_Scripted):
+        def classify_faces(self, crops: object) -> list[FaceEmotion]:
+            return ["x"]  # type: ignore[list-item]
+
+    with pytest.raises(BackendError, match=r"classify_faces\(\) returned a str item"):
+        Detector(_Junk([])).classify_faces([crop])

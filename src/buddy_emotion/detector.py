@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from buddy_emotion import backends as _backends
 from buddy_emotion._check import integer, number
-from buddy_emotion.backends.base import EmotionBackend
+from buddy_emotion.backends.base import EmotionBackend, checked_crops
 from buddy_emotion.errors import ArgumentTypeError, BackendError, BuddyEmotionError, InvalidArgumentError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.labels import SADNESS
@@ -76,22 +77,49 @@ class Detector:
             BackendError: the backend failed (an exception of its own is chained as ``__cause__``), or
                 returned something other than a list of FaceEmotion.
         """
-        frame = validate_frame(frame)
+        faces = self._call("analyze", validate_frame(frame))
+        return sorted(faces, key=lambda f: f.box.area if f.box else 0, reverse=True)
+
+    def classify_faces(self, crops: Sequence[np.ndarray] | np.ndarray) -> list[FaceEmotion]:
+        """Emotions of faces you cropped already (no face detection): one :class:`FaceEmotion` per crop, in
+        order, each with ``box`` None.
+
+        Args:
+            crops: a sequence of face images (uint8 BGR, grey or BGRA, any size) or an (N, H, W[, C]) uint8
+                array. Cut them the way the backend's training faces were cut: for the bundled CNN,
+                FER-2013's tight, registered crop from the eyebrows to the chin (``docs/model-card.md``);
+                :func:`buddy_emotion.face_detection.crop_face` makes such a crop from a detector box.
+
+        Raises:
+            InvalidFrameError: ``crops`` is not a sequence of accepted images.
+            BackendError: the backend cannot classify crops (``azure`` takes full frames only), failed, or
+                did not return one FaceEmotion per crop.
+        """
+        crops = checked_crops(crops)
+        faces = self._call("classify_faces", crops)
+        if len(faces) != len(crops):
+            raise BackendError(f"backend {self.backend.name!r}: classify_faces() returned {len(faces)} results "
+                               f"for {len(crops)} crops")
+        return faces
+
+    def _call(self, method: str, arg: Any) -> list[FaceEmotion]:
+        """``self.backend.<method>(arg)``, checked to be a list of FaceEmotion; a plug-in's own exception
+        becomes a BackendError (chained), so callers catch one error class."""
         with self._lock:
             try:
-                faces = self.backend.analyze(frame)
+                faces = getattr(self.backend, method)(arg)
             except BuddyEmotionError:
                 raise
             except Exception as e:  # a plug-in's own failure: still one error class for the caller to catch
                 raise BackendError(f"backend {self.backend.name!r} failed: {type(e).__name__}: {e}") from e
         if not isinstance(faces, (list, tuple)):
-            raise BackendError(f"backend {self.backend.name!r}: analyze() returned {type(faces).__name__}, "
+            raise BackendError(f"backend {self.backend.name!r}: {method}() returned {type(faces).__name__}, "
                                "not a list of FaceEmotion")
         for f in faces:
             if not isinstance(f, FaceEmotion):
-                raise BackendError(f"backend {self.backend.name!r}: analyze() returned a {type(f).__name__} item, "
-                                   "not a FaceEmotion")
-        return sorted(faces, key=lambda f: f.box.area if f.box else 0, reverse=True)
+                raise BackendError(f"backend {self.backend.name!r}: {method}() returned a {type(f).__name__} "
+                                   "item, not a FaceEmotion")
+        return list(faces)
 
     def detect_sadness(self, frame: np.ndarray, timestamp: float | None = None) -> SadnessReading:
         """How sad the main (largest) face of ``frame`` looks.
