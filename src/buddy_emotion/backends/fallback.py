@@ -5,7 +5,7 @@
 >>> [f.backend for f in b.analyze(frame)]                             # doctest: +SKIP
 ['keras']
 >>> b.status()[0].error                                               # doctest: +SKIP
-'no key: set AZURE_FACE_KEY and AZURE_FACE_ENDPOINT or pass key= and endpoint='
+"backend 'azure': no key: set AZURE_FACE_KEY and AZURE_FACE_ENDPOINT or pass key= and endpoint="
 
 Members are tried in order. A member that cannot be created here (missing extra, no key, no model) is
 skipped for good, its reason kept. A member that fails with a :class:`~buddy_emotion.errors.BackendError`
