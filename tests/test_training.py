@@ -359,3 +359,146 @@ def test_ensemble_without_keras_gives_the_pip_hint(monkeypatch, capsys, tmp_path
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'ensemble' needs Keras: pip install 'buddy-emotion[keras]'" in err
     assert not (tmp_path / "out").exists()
+
+
+def _cut_short(monkeypatch: pytest.MonkeyPatch, fer: Any, cfg: Any, at_call: int) -> None:
+    """Run ``cfg`` until the ``at_call``-th learning-rate lookup (the start of an epoch), as a lost machine would."""
+    real, calls = fer.learning_rate_at, []
+
+    def cut(progress: float, peak: float) -> float:
+        calls.append(progress)
+        if len(calls) == at_call:
+            raise KeyboardInterrupt
+        return real(progress, peak)
+
+    monkeypatch.setattr(fer, "learning_rate_at", cut)
+    with pytest.raises(KeyboardInterrupt):
+        fer.train(cfg)
+    monkeypatch.setattr(fer, "learning_rate_at", real)
+
+
+def _epochs(run: Path) -> list[int]:
+    with (run / "history.csv").open() as fh:
+        return [int(r["epoch"]) for r in csv.DictReader(fh)]
+
+
+def test_a_run_cut_between_backup_and_evaluation_logs_every_epoch(fake_npz: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after the backup of epoch 1 but before its evaluation: the resumed run evaluates it, once."""
+    import buddy_emotion.training.fer as fer
+
+    cfg = fer.TrainConfig(data=str(fake_npz), out_dir=str(tmp_path / "run"), epochs=3, batch_size=32,
+                          widths=(4, 8), seed=7, threads=1)
+    real_build = fer.build_model
+
+    def build(c: fer.TrainConfig):
+        model, calls = real_build(c), []
+        real_predict = model.predict
+
+        def predict(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:  # epoch 1's evaluation (two predictions per epoch)
+                raise KeyboardInterrupt
+            return real_predict(*args, **kwargs)
+
+        model.predict = predict
+        return model
+
+    monkeypatch.setattr(fer, "build_model", build)
+    with pytest.raises(KeyboardInterrupt):
+        fer.train(cfg)
+    assert _epochs(tmp_path / "run") == [0]
+    monkeypatch.setattr(fer, "build_model", real_build)
+    fer.train(cfg)
+    assert _epochs(tmp_path / "run") == [0, 1, 2]
+
+
+def test_ema_average_survives_a_resume(fake_npz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import buddy_emotion.training.fer as fer
+
+    cfg = fer.TrainConfig(data=str(fake_npz), out_dir=str(tmp_path / "run"), epochs=3, batch_size=48,
+                          widths=(4, 8), seed=7, threads=1, ema=0.5, optimizer="sgd", learning_rate=0.05)
+    _cut_short(monkeypatch, fer, cfg, 2)
+    with np.load(tmp_path / "run" / "backup" / "ema.npz") as d:
+        assert int(d["epoch"]) == 0
+        avg0 = [d[f"arr_{i}"] for i in range(len(d.files) - 1)]
+    real_build, evaluated = fer.build_model, []
+
+    def build(c: fer.TrainConfig):
+        model = real_build(c)
+        real_predict = model.predict
+
+        def predict(*args, **kwargs):
+            evaluated.append(model.get_weights())
+            return real_predict(*args, **kwargs)
+
+        model.predict = predict
+        return model
+
+    monkeypatch.setattr(fer, "build_model", build)
+    fer.train(cfg)
+    raw1, avg1 = evaluated[0], evaluated[2]  # epoch 1: raw, raw mirrored, average, average mirrored
+    for a, w, b in zip(avg0, raw1, avg1):
+        np.testing.assert_allclose(b, 0.5 * a + 0.5 * w, atol=1e-6)
+
+
+def test_resume_refuses_a_damaged_backup_or_other_options_and_reseeds(fake_npz: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import buddy_emotion.training.fer as fer
+    from buddy_emotion.errors import InvalidArgumentError
+
+    cfg = fer.TrainConfig(data=str(fake_npz), out_dir=str(tmp_path / "run"), epochs=4, batch_size=48,
+                          widths=(4, 8), seed=7, threads=1)
+    _cut_short(monkeypatch, fer, cfg, 2)
+    backup = tmp_path / "run" / "backup"
+    with pytest.raises(InvalidArgumentError, match="other options: --widths"):
+        fer.train(fer.TrainConfig(**{**cfg.__dict__, "widths": (4, 8, 8)}))
+    weights = (backup / "latest.weights.h5").read_bytes()
+    (backup / "latest.weights.h5").write_bytes(weights[:1000])  # cut short while being written
+    with pytest.raises(InvalidArgumentError, match="damaged"):
+        fer.train(cfg)
+    (backup / "latest.weights.h5").write_bytes(weights)
+    _cut_short(monkeypatch, fer, cfg, 2)  # resumes at epoch 1, stops before epoch 2: two backups now
+    assert _epochs(tmp_path / "run") == [0, 1]
+    (backup / "latest.weights.h5").write_bytes(b"")
+    real_augment, seeds = fer._augment_layer, []
+    monkeypatch.setattr(fer, "_augment_layer", lambda seed: seeds.append(seed) or real_augment(seed))
+    fer.train(cfg)  # falls back to the backup of epoch 0 and trains epoch 1 again
+    assert _epochs(tmp_path / "run") == [0, 1, 2, 3]
+    assert seeds == [8]  # fresh random streams, not epoch 0's again
+
+
+@pytest.mark.parametrize("case", ["no data", "not npz", "out dir is a file", "teacher without weight",
+                                  "missing teacher", "teacher of another shape", "zero epochs"])
+def test_command_line_refuses_bad_input_in_one_line(case: str, fake_npz: Path, tmp_path: Path, capsys) -> None:
+    import keras
+
+    from buddy_emotion.training.__main__ import main
+
+    (tmp_path / "file").write_text("not an npz")
+    other = tmp_path / "other.keras"
+    if case == "teacher of another shape":
+        keras.Sequential([keras.Input((48, 48, 3)), keras.layers.Flatten(), keras.layers.Dense(7)]).save(other)
+    args = {"no data": ["--data", str(tmp_path / "missing.npz")],
+            "not npz": ["--data", str(tmp_path / "file")],
+            "out dir is a file": ["--out-dir", str(tmp_path / "file")],
+            "teacher without weight": ["--teachers", str(other)],
+            "missing teacher": ["--teachers", str(tmp_path / "missing.keras"), "--kd-weight", "0.5"],
+            "teacher of another shape": ["--teachers", str(other), "--kd-weight", "0.5"],
+            "zero epochs": ["--epochs", "0"]}[case]
+    base = ["train", "--data", str(fake_npz), "--out-dir", str(tmp_path / "run"), "--epochs", "1",
+            "--batch-size", "48", "--widths", "4", "8", "--threads", "1"]
+    capsys.readouterr()
+    assert main(base + args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("python -m buddy_emotion.training: error: ")
+
+
+def test_compact_of_a_missing_file_is_one_line(tmp_path: Path, capsys) -> None:
+    from buddy_emotion.training.__main__ import main
+
+    capsys.readouterr()
+    assert main(["compact", str(tmp_path / "missing.npz"), str(tmp_path / "small.npz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "missing.npz: no such file" in err
+    assert not (tmp_path / "small.npz").exists()

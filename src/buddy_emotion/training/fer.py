@@ -19,12 +19,15 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from buddy_emotion.errors import InvalidArgumentError, ModelFileError
 
 FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 # FER+ vote columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
@@ -64,17 +67,20 @@ def load_split(path: str | os.PathLike[str], split: str) -> dict[str, np.ndarray
 
     Reads ``fer2013_dev.npz`` or its lossless compact copy written by :func:`compact` (WebP-coded faces).
     """
-    with np.load(path, allow_pickle=False) as d:
-        keep = d["usage"] == split
-        if "blob" in d.files:
-            images = _decode_rows(d["blob"], d["offsets"], np.flatnonzero(keep))
-        else:
-            images = d["images"][keep]
-        out = {"images": images, "labels": d["labels"][keep].astype(np.int64)}
-        if "ferplus" in d.files:
-            out["ferplus"] = d["ferplus"][keep].astype(np.float32)
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            keep = d["usage"] == split
+            if "blob" in d.files:
+                images = _decode_rows(d["blob"], d["offsets"], np.flatnonzero(keep))
+            else:
+                images = d["images"][keep]
+            out = {"images": images, "labels": d["labels"][keep].astype(np.int64)}
+            if "ferplus" in d.files:
+                out["ferplus"] = d["ferplus"][keep].astype(np.float32)
+    except (OSError, ValueError, KeyError, AttributeError) as e:  # missing, not an npz, or other arrays
+        raise InvalidArgumentError(f"{path} is not a readable fer2013_dev.npz or compact copy: {e}") from None
     if len(out["labels"]) == 0:
-        raise ValueError(f"no rows with usage == {split!r} in {path}")
+        raise InvalidArgumentError(f"no rows with usage == {split!r} in {path}")
     return out
 
 
@@ -99,6 +105,8 @@ def compact(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     """
     import cv2
 
+    if not Path(src).is_file():
+        raise InvalidArgumentError(f"{src}: no such file")
     with np.load(src, allow_pickle=False) as d:
         keep = np.isin(d["usage"], list(splits))
         images = d["images"][keep]
@@ -255,7 +263,13 @@ def _load_teachers(paths: tuple[str, ...]):  # -> list[keras.Model]
 
     teachers = []
     for i, path in enumerate(paths):
-        t = widen_to_float32(keras, keras.models.load_model(path, compile=False))  # float16 files run in float32
+        try:
+            t = widen_to_float32(keras, keras.models.load_model(path, compile=False))  # float16 files run in float32
+        except (OSError, ValueError) as e:
+            raise ModelFileError(f"--teachers {path}: not a loadable .keras model ({e})") from None
+        if tuple(t.input_shape) != (None, 48, 48, 1) or tuple(t.output_shape) != (None, 7):
+            raise ModelFileError(f"--teachers {path} maps {t.input_shape} to {t.output_shape}; "
+                                 "a teacher maps (None, 48, 48, 1) faces to (None, 7) probabilities")
         t.trainable = False
         t.name = f"teacher_{i}"
         teachers.append(t)
@@ -289,13 +303,80 @@ def _hardware() -> str:
     return f"{os.cpu_count()} x86 CPU cores (no GPU)"
 
 
+#: options a resumed run may change: where the data (or its compact copy) and the run are, and the CPU threads
+_FREE_ON_RESUME = ("data", "out_dir", "threads", "extra")
+
+
+def _check_config(cfg: TrainConfig) -> None:
+    """Refuse missing files and options that contradict each other, before anything is written."""
+    if not Path(cfg.data).is_file():
+        raise InvalidArgumentError(f"--data {cfg.data}: no such file")
+    if Path(cfg.out_dir).exists() and not Path(cfg.out_dir).is_dir():
+        raise InvalidArgumentError(f"--out-dir {cfg.out_dir} is a file, not a folder")
+    if cfg.time_budget_s < 0 or (cfg.epochs < 1 and not cfg.time_budget_s):
+        raise InvalidArgumentError(f"--epochs must be >= 1 (or --time-budget-s > 0), got {cfg.epochs} "
+                                   f"and {cfg.time_budget_s}")
+    if bool(cfg.teachers) != (cfg.kd_weight > 0):
+        raise InvalidArgumentError("--teachers and --kd-weight go together: distillation needs a teacher "
+                                   f"and a weight > 0, got {len(cfg.teachers)} teacher(s) and {cfg.kd_weight}")
+    if not 0.0 <= cfg.kd_weight <= 1.0 or not 0.0 <= cfg.ema < 1.0:
+        raise InvalidArgumentError(f"--kd-weight must be in [0, 1] and --ema in [0, 1), got {cfg.kd_weight} "
+                                   f"and {cfg.ema}")
+    for path in (*cfg.teachers, *([cfg.init_from] if cfg.init_from else [])):
+        if not Path(path).is_file():
+            raise ModelFileError(f"{path}: no such model file")
+
+
+def _resume_epoch(out: Path, cfg: TrainConfig) -> int:
+    """The epoch an interrupted run in ``out`` goes on at (0: nothing to resume).
+
+    A backup cut short while being written falls back to the one before it (``double_checkpoint``); a
+    damaged backup with nothing to fall back on, or options other than the interrupted run's, are refused.
+    """
+    backup = out / "backup"
+    if not backup.is_dir():
+        return 0
+    import h5py
+
+    weights, meta = backup / "latest.weights.h5", backup / "training_metadata.json"
+    problem = ""
+    for w, m in ((weights, meta), (Path(f"{weights}.bkp"), Path(f"{meta}.bkp"))):
+        try:
+            with h5py.File(w, "r"):
+                pass
+            epoch = int(json.loads(m.read_text())["epoch"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            problem = problem or f"{type(e).__name__}: {e}"
+            continue
+        if w != weights:  # the latest backup was cut short: go on from the one before
+            shutil.copyfile(w, weights)
+            shutil.copyfile(m, meta)
+        break
+    else:
+        raise InvalidArgumentError(f"{backup} is damaged ({problem}); delete it to start the run over")
+    saved_path = out / "config.json"
+    saved = json.loads(saved_path.read_text()) if saved_path.is_file() else {}
+    now = json.loads(json.dumps(asdict(cfg)))  # tuples as lists, as config.json has them
+    changed = [f"--{k.replace('_', '-')} {saved[k]} (now {now[k]})" for k in now
+               if k not in _FREE_ON_RESUME and k in saved and saved[k] != now[k]]
+    if changed:
+        raise InvalidArgumentError(f"{out} holds an interrupted run with other options: {', '.join(changed)}; "
+                                   f"rerun it with its own options, or delete {backup} to start over")
+    return epoch
+
+
 def train(cfg: TrainConfig) -> Path:
     """Train (resuming from ``out_dir`` if a run was interrupted) and return the best model's path.
 
     The best epoch is chosen on PublicTest accuracy with flip test-time augmentation. The learning
     rate follows :func:`learning_rate_at` over ``epochs`` or, when ``time_budget_s`` is set, over wall
     time (a GPU run then stops when its budget is spent; the epochs it ran are in ``history.csv``).
+
+    A resumed run goes on from the last backed-up epoch with its optimizer state, log, best accuracy,
+    wall time and ``ema`` average; its shuffling and augmentation draw fresh streams (seeded with the
+    seed plus that epoch), so it is reproducible but not identical to a run that was never interrupted.
     """
+    _check_config(cfg)
     if cfg.threads:
         os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(cfg.threads))
     import keras
@@ -308,13 +389,15 @@ def train(cfg: TrainConfig) -> Path:
             tf.config.threading.set_inter_op_parallelism_threads(1)
         except RuntimeError:  # TensorFlow already ran in this process: its thread pools are fixed now
             pass
-    keras.utils.set_random_seed(cfg.seed)
     out = Path(cfg.out_dir)
+    start_epoch = _resume_epoch(out, cfg)  # BackupAndRestore leaves its folder only when a run was cut short
+    resuming = start_epoch > 0
+    keras.utils.set_random_seed(cfg.seed + start_epoch)  # a resumed run does not replay epoch 0's draws
     out.mkdir(parents=True, exist_ok=True)
     best = out / "best.keras"
     history = out / "history.csv"
     wall_file = out / "wall_time_s.txt"
-    resuming = (out / "backup").is_dir()  # BackupAndRestore leaves it only when a run was cut short
+    ema_file = out / "backup" / "ema.npz"  # the --ema average, beside the backup it belongs to
     if not resuming and best.is_file() and history.is_file():
         with history.open() as fh:
             done = sum(1 for _ in fh) - 1
@@ -324,7 +407,17 @@ def train(cfg: TrainConfig) -> Path:
     if not resuming:  # a fresh run: do not mix in an older run's log and time
         history.unlink(missing_ok=True)
         wall_file.unlink(missing_ok=True)
-    wall_before = float(wall_file.read_text().strip()) if resuming and wall_file.is_file() else 0.0
+    rows: list[dict[str, str]] = []
+    if resuming and history.is_file():  # keep the epochs the backup holds: a fallback may have dropped one
+        with history.open() as fh:
+            rows = [r for r in csv.DictReader(fh) if int(r["epoch"]) < start_epoch]
+    fields_ = ["epoch", "loss", "learning_rate", "val_accuracy", "val_accuracy_flip", "val_accuracy_flip_raw", "wall_s"]
+    if resuming:
+        with history.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=fields_)
+            w.writeheader()
+            w.writerows(rows)
+    wall_before = float(rows[-1]["wall_s"]) if rows else 0.0
     record = asdict(cfg)
     record["extra"] = {"keras_backend": keras.backend.backend(), "hardware": _hardware(), **cfg.extra}
     (out / "config.json").write_text(json.dumps(record, indent=2))
@@ -338,14 +431,17 @@ def train(cfg: TrainConfig) -> Path:
 
     model = build_model(cfg)
     if cfg.init_from:
-        start = keras.models.load_model(cfg.init_from, compile=False).get_weights()
+        try:
+            start = keras.models.load_model(cfg.init_from, compile=False).get_weights()
+        except (OSError, ValueError) as e:
+            raise ModelFileError(f"--init-from {cfg.init_from}: not a loadable .keras model ({e})") from None
         try:
             model.set_weights([np.asarray(w, np.float32) for w in start])
         except ValueError as e:
-            raise ValueError(f"--init-from {cfg.init_from} does not match --widths {list(cfg.widths)} "
+            raise InvalidArgumentError(f"--init-from {cfg.init_from} does not match --widths {list(cfg.widths)} "
                              f"--stem-convs {cfg.stem_convs}: {e}") from None
     inp = keras.Input((48, 48, 1), name="face")
-    augmented = _augment_layer(cfg.seed)(inp)  # one augmentation, seen by the student and its teachers
+    augmented = _augment_layer(cfg.seed + start_epoch)(inp)  # one augmentation, seen by the student and its teachers
     student = model(augmented)
     if cfg.teachers and cfg.kd_weight > 0:
         t_out = [t(augmented, training=False) for t in _load_teachers(tuple(cfg.teachers))]
@@ -360,11 +456,10 @@ def train(cfg: TrainConfig) -> Path:
     elif cfg.optimizer == "adam":
         opt = keras.optimizers.Adam(cfg.learning_rate)
     else:
-        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {cfg.optimizer!r}")
+        raise InvalidArgumentError(f"optimizer must be 'adam' or 'sgd', got {cfg.optimizer!r}")
     wrapper.compile(optimizer=opt, loss=loss)
     model.summary(print_fn=lambda s, **_: print(s))
     x_va = va["images"].astype(np.float32)[..., None]
-    fields_ = ["epoch", "loss", "learning_rate", "val_accuracy", "val_accuracy_flip", "val_accuracy_flip_raw", "wall_s"]
 
     def flip_accuracy() -> tuple[float, float]:
         p = model.predict(x_va, batch_size=1024, verbose=0)
@@ -381,17 +476,25 @@ def train(cfg: TrainConfig) -> Path:
             self.t0 = time.time()
             self.epoch_s = 0.0
             self.lr = 0.0
-            self.average: list[np.ndarray] | None = None  # the --ema weights (restarts on a resume)
-            if history.is_file():
-                with history.open() as fh:
-                    rows = list(csv.DictReader(fh))
-                self.best = max((float(r["val_accuracy_flip"]) for r in rows), default=-1.0)
+            self.average: list[np.ndarray] | None = None  # the --ema weights
+            self.average_epoch = -1  # the last epoch in them
+            self.best = max((float(r["val_accuracy_flip"]) for r in rows), default=-1.0)
+            if resuming and cfg.ema > 0 and ema_file.is_file():
+                with np.load(ema_file) as d:
+                    if int(d["epoch"]) < start_epoch:
+                        self.average_epoch = int(d["epoch"])
+                        self.average = [d[f"arr_{i}"] for i in range(len(d.files) - 1)]
 
         def _elapsed(self) -> float:
             return wall_before + time.time() - self.t0
 
         def on_train_begin(self, logs: Any = None) -> None:
             self.t0 = time.time()  # the budget counts from here: data loading and model building are not in it
+            if resuming and int(rows[-1]["epoch"] if rows else -1) < start_epoch - 1:
+                # cut short after the backup of an epoch but before its evaluation: evaluate it now
+                self.start = self.t0
+                self.lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+                self.on_epoch_end(start_epoch - 1)
 
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self.start = time.time()
@@ -407,14 +510,21 @@ def train(cfg: TrainConfig) -> Path:
             if cfg.ema > 0:  # evaluate and keep the averaged weights; train on with the raw ones
                 raw = model.get_weights()
                 raw_flip = f"{flip_accuracy()[1]:.5f}"
-                self.average = raw if self.average is None else [
-                    cfg.ema * a + (1.0 - cfg.ema) * w for a, w in zip(self.average, raw)]
+                if self.average_epoch < epoch:  # not in the average yet (a resumed run may have it there)
+                    self.average = raw if self.average is None else [
+                        cfg.ema * a + (1.0 - cfg.ema) * w for a, w in zip(self.average, raw)]
+                    self.average_epoch = epoch
+                    partial = ema_file.with_name("ema.partial.npz")
+                    np.savez(partial, *self.average, epoch=epoch)
+                    os.replace(partial, ema_file)
                 model.set_weights(self.average)
             try:
                 acc, acc_flip = flip_accuracy()
                 if acc_flip > self.best:
                     self.best = acc_flip
-                    model.save(best)
+                    partial = best.with_name("best.partial.keras")  # a cut-short save never replaces the best
+                    model.save(partial)
+                    os.replace(partial, best)
             finally:
                 if cfg.ema > 0:
                     model.set_weights(raw)
@@ -436,7 +546,7 @@ def train(cfg: TrainConfig) -> Path:
                 self.model.stop_training = True
 
     epochs = 100_000 if cfg.time_budget_s else cfg.epochs
-    callbacks = [keras.callbacks.BackupAndRestore(str(out / "backup")), Schedule()]
+    callbacks = [keras.callbacks.BackupAndRestore(str(out / "backup"), double_checkpoint=True), Schedule()]
     wrapper.fit(x_tr, y_tr, batch_size=cfg.batch_size, epochs=epochs, shuffle=True, callbacks=callbacks, verbose=0)
     return best  # BackupAndRestore deleted its folder when the run ended
 
