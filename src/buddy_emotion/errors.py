@@ -25,6 +25,7 @@ __all__ = [
     "RateLimitError",
     "ServiceUnavailableError",
     "EmotionAttributeRetiredError",
+    "BaselineError",
 ]
 
 

@@ -45,12 +45,14 @@ class LabelledImages:
         return len(self.labels)
 
     def image(self, i: int) -> np.ndarray:
+        """Image ``i`` as a uint8 array (read from its file for folders)."""
         if self._array is not None:
             return self._array[i]
         assert self._paths is not None
         return load_image(self._paths[i])
 
     def name(self, i: int) -> str:
+        """Image ``i``'s file path, or ``#i`` for ``.npz`` rows."""
         return str(self._paths[i]) if self._paths is not None else f"#{i}"
 
 
@@ -199,16 +201,8 @@ def auroc(scores: Sequence[float] | np.ndarray, positive: Sequence[bool] | np.nd
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     if n_pos == 0 or n_neg == 0:
         return None
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s), dtype=np.float64)
-    sorted_s = s[order]
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
+    _, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2.0)[inverse.reshape(-1)]  # 1-based ranks, ties averaged
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 

@@ -54,6 +54,7 @@ def normalize_label(name: str) -> str:
 
     Raises:
         ValueError: the name is not an emotion label this library knows.
+        TypeError: ``name`` is not a str.
     """
     if not isinstance(name, str):
         raise ArgumentTypeError(f"emotion label must be a str, got {name!r}")
@@ -67,7 +68,8 @@ def parse_label_values(text: str) -> dict[str, float]:
     """Parse ``"sadness=0.1,fear=-0.2"`` (or ``"none"``: an empty mapping) into canonical label -> finite number.
 
     Raises:
-        ValueError: ``text`` is not a str of that form, a number is not finite, or a label is unknown.
+        ValueError: ``text`` is not of that form, a number is not finite, or a label is unknown.
+        TypeError: ``text`` is not a str.
     """
     if not isinstance(text, str):
         raise ArgumentTypeError(f"label values must be a str like 'sadness=0.1,fear=-0.2' or 'none', got {text!r}")

@@ -499,6 +499,7 @@ class AzureFaceBackend(EmotionBackend):
 
         Raises:
             InvalidFrameError: before any request, for a bad frame.
+            BackendUnavailableError: the backend is closed.
             EmotionAttributeRetiredError: the resource no longer gets the emotion attribute.
             AuthenticationError: HTTP 401/403 (the key is never in the message).
             RateLimitError: HTTP 429 (``retry_after`` from ``Retry-After``) or the client-side limit.

@@ -232,7 +232,6 @@ class KerasBackend(EmotionBackend):
         self._out_quant = out.get("quantization", (0.0, 0))
         self._n_out = int(out["shape"][-1])
         self._batch = int(inp["shape"][0])
-        self._interp = it
 
         def run(x: np.ndarray) -> np.ndarray:
             if x.shape[0] != self._batch:
@@ -443,7 +442,6 @@ class KerasBackend(EmotionBackend):
     def close(self) -> None:
         """Release the model and the face detector; later calls raise :class:`BackendUnavailableError`."""
         self._closed = True
-        self._interp = None
         self._run = _closed_run
         self._detector = None
 

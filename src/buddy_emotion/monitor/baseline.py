@@ -53,7 +53,7 @@ class Baseline:
         spread: their interquartile range.
         samples: how many readings it was computed from.
         quantile: which quantile ``level`` is.
-        created: when it was computed (seconds, ``time.time()`` by default).
+        created: when it was computed (seconds; :meth:`from_readings` stamps ``time.time()``; 0.0 when not given).
     """
 
     level: float

@@ -47,7 +47,7 @@ def measure_face(gray: np.ndarray, box: FaceBox | None, size: int = 64) -> FaceQ
     return FaceQuality(
         sharpness=float(lap.var()) / max(contrast * contrast, 1.0),
         brightness=float(mean[0][0]),
-        contrast=float(std[0][0]),
+        contrast=contrast,
         saturated=float(np.count_nonzero(patch >= 250)) / patch.size,
     )
 

@@ -78,6 +78,7 @@ class TimelinePoint:
 
     @property
     def valid(self) -> bool:
+        """True when the sample counted as evidence."""
         return self.reason is None and self.sadness is not None
 
     def as_dict(self) -> dict[str, Any]:
@@ -152,15 +153,18 @@ class Timeline:
 
     @property
     def maxlen(self) -> int:
+        """How many points the timeline keeps."""
         return int(self._points.maxlen or 0)
 
     def append(self, point: TimelinePoint) -> None:
+        """Add ``point``, dropping the oldest when full."""
         if not isinstance(point, TimelinePoint):
             raise ArgumentTypeError(f"point must be a TimelinePoint, got {type(point).__name__}")
         with self._lock:
             self._points.append(point)
 
     def clear(self) -> None:
+        """Drop every point."""
         with self._lock:
             self._points.clear()
 

@@ -86,6 +86,7 @@ def build_features(images: np.ndarray, points: np.ndarray, progress: bool = True
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (N, classes) logits."""
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
@@ -102,6 +103,12 @@ def forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
 def train_mlp(x: np.ndarray, y: np.ndarray, xv: np.ndarray, xv_m: np.ndarray, yv: np.ndarray, *, hidden: int,
               epochs: int, lr: float, wd: float, dropout: float, batch: int, class_power: float, seed: int,
               log: Any = print) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Train the expression MLP (``hidden`` 0: a linear softmax) with Adam on features ``x``, labels ``y``.
+
+    ``x`` is standardised here (its mean and scale go into the parameters). ``xv``/``xv_m`` are the validation
+    features and their mirror images, ``yv`` their labels; returns the parameters of the best validation
+    epoch and that epoch's figures.
+    """
     rng = np.random.default_rng(seed)
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-6

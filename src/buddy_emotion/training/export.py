@@ -75,7 +75,7 @@ def _latency_ms(tflite: Path, tta: Any) -> float:  # the bias costs one multiply
     return round(time_per_face(KerasBackend(tflite, runtime="litert", tta=tta, num_threads=1))[0], 3)
 
 
-def save_float16(model, path: Path) -> None:  # model: keras.Model
+def save_float16(model: Any, path: Path) -> None:  # model: keras.Model
     """Save ``model`` as a ``.keras`` file with float16 weights: half the bytes of float32.
 
     The ``keras`` backend widens it back to float32 on load (run in float16, TensorFlow's CPU graph

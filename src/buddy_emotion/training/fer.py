@@ -29,7 +29,6 @@ import numpy as np
 
 from buddy_emotion.errors import InvalidArgumentError, ModelFileError
 
-FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 # FER+ vote columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
 _FERPLUS_TO_FER = {4: 0, 5: 1, 6: 2, 1: 3, 3: 4, 2: 5, 0: 6}
 
@@ -141,7 +140,7 @@ def soft_targets(labels: np.ndarray, ferplus: np.ndarray | None, cfg: TrainConfi
     return target
 
 
-def build_model(cfg: TrainConfig):  # -> keras.Model
+def build_model(cfg: TrainConfig) -> Any:  # a keras.Model
     """A VGG-style CNN: conv-BN-ReLU pairs, max-pool between stages, global average pool."""
     import keras
     from keras import layers
@@ -247,7 +246,7 @@ def learning_rate_at(progress: float, peak: float, warmup: float = 0.03) -> floa
     return peak * (0.01 + 0.99 * 0.5 * (1.0 + float(np.cos(np.pi * (p - warmup) / (1.0 - warmup)))))
 
 
-def evaluate_probs(model, images: np.ndarray, tta: bool = True, batch: int = 512) -> np.ndarray:
+def evaluate_probs(model: Any, images: np.ndarray, tta: bool = True, batch: int = 512) -> np.ndarray:
     """Softmax of ``model`` on (N,48,48) uint8 faces, averaged with the mirrored face when ``tta``."""
     x = images.astype(np.float32)[..., None]
     p = model.predict(x, batch_size=batch, verbose=0)
@@ -256,7 +255,7 @@ def evaluate_probs(model, images: np.ndarray, tta: bool = True, batch: int = 512
     return p
 
 
-def _load_teachers(paths: tuple[str, ...]):  # -> list[keras.Model]
+def _load_teachers(paths: tuple[str, ...]) -> list[Any]:  # keras.Model
     import keras
 
     from buddy_emotion.backends.keras import widen_to_float32
@@ -550,14 +549,3 @@ def train(cfg: TrainConfig) -> Path:
     wrapper.fit(x_tr, y_tr, batch_size=cfg.batch_size, epochs=epochs, shuffle=True, callbacks=callbacks, verbose=0)
     return best  # BackupAndRestore deleted its folder when the run ended
 
-
-def summarize(model_path: str | os.PathLike[str], data: str, tta: bool = True) -> dict[str, Any]:
-    """PublicTest figures of a saved Keras model: accuracy, per-class recall, sadness AUROC."""
-    import keras
-
-    from buddy_emotion.evaluation import classification_report
-
-    model = keras.models.load_model(model_path)
-    va = load_split(data, "PublicTest")
-    probs = evaluate_probs(model, va["images"], tta=tta)
-    return classification_report(va["labels"], probs)
