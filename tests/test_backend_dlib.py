@@ -471,3 +471,11 @@ def test_mirror_takes_true_or_false_only() -> None:
     pytest.importorskip("dlib")
     with pytest.raises(TypeError, match="mirror"):
         DlibBackend(mirror="no")  # a truthy string would turn mirroring on
+
+
+@pytest.mark.parametrize("bad", ["bad\x00name.npz", "x" * 5000 + ".npz"])
+def test_viability_never_raises_for_a_path_the_os_refuses(bad: str) -> None:
+    from buddy_emotion.backends.dlib import DlibBackend
+
+    v = DlibBackend.viability(model_path=bad)
+    assert not v.ok and v.reason

@@ -317,3 +317,20 @@ def test_a_wrong_detector_that_is_not_a_name_gets_no_by_name_hint() -> None:
     with pytest.raises(TypeError, match="face detector") as info:
         checked_detector("detector", 42)
     assert "not chosen by name" not in str(info.value)
+
+
+def test_a_closed_backend_does_not_load_a_new_face_detector() -> None:
+    """close() dropped the detector, and the ``detector`` property then quietly built a new one (a model
+    loaded into a closed backend), e.g. when Detector.reset() ran after close."""
+    from buddy_emotion import Detector
+    from buddy_emotion.errors import BackendUnavailableError
+
+    b = KerasBackend()
+    b.close()
+    with pytest.raises(BackendUnavailableError, match="closed"):
+        b.detector  # noqa: B018
+    assert b._detector is None
+    d = Detector()
+    d.close()
+    with pytest.raises(BackendUnavailableError, match="closed"):
+        d.reset()

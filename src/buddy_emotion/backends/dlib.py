@@ -198,10 +198,10 @@ class DlibBackend(EmotionBackend):
             if predictor_path is not None and not _check.as_path("predictor_path", predictor_path).is_file():
                 return Viability(False, f"landmark model not found: {predictor_path}")
             path = bundled_model_path() if model_path is None else _check.as_path("model_path", model_path)
-        except TypeError as e:
+            if not path.is_file():
+                return Viability(False, f"classifier not found: {path}")
+        except (TypeError, ValueError, OSError) as e:  # not a path, a NUL in it, a name the OS refuses
             return Viability(False, str(e))
-        if not path.is_file():
-            return Viability(False, f"classifier not found: {path}")
         return Viability(True, f"dlib HOG + 68 landmarks, classifier {path.name} (68-point model: non-commercial)")
 
     # -- pieces ---------------------------------------------------------------------------------

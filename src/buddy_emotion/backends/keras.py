@@ -295,8 +295,11 @@ class KerasBackend(EmotionBackend):
     # -- inference ----------------------------------------------------------------------------
     @property
     def detector(self) -> FaceDetector:
-        """The face detector used by :meth:`analyze` (created on first use)."""
+        """The face detector used by :meth:`analyze` (created on first use; after :meth:`close`,
+        :class:`BackendUnavailableError`: a closed backend does not load a new one)."""
         if self._detector is None:
+            if self._closed:
+                raise BackendUnavailableError(f"backend {self.name!r} is closed")
             self._detector = default_face_detector(track=self.track)
         return self._detector
 
