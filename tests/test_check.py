@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from buddy_emotion import _check
 from buddy_emotion._check import as_path, integer, number, optional_number, timeout
 from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 
@@ -172,3 +173,9 @@ def test_integer_bound_is_sys_maxsize() -> None:
     assert integer("n", sys.maxsize) == sys.maxsize and integer("n", -sys.maxsize) == -sys.maxsize
     with pytest.raises(ValueError, match="too large"):
         integer("n", sys.maxsize + 1)
+
+
+def test_one_line_joins_whitespace_and_cuts_long_text() -> None:
+    assert _check.one_line("a\n  b\tc") == "a b c"
+    assert _check.one_line("x" * 300, 10) == "xxxxxxx..."
+    assert _check.one_line(ValueError("two\nlines")) == "two lines"

@@ -578,3 +578,11 @@ def test_a_video_that_cannot_be_opened_gets_no_plot(tmp_path, capsys) -> None:
     out = tmp_path / "p.png"
     assert main(["analyze", str(bad), "--plot", str(out)]) == 2
     assert not out.exists() and "broken.avi" in capsys.readouterr().err
+
+
+def test_tta_choices_are_the_keras_backends_view_sets() -> None:
+    """The CLI lists them by hand (importing the backend would slow every command down): keep them in step."""
+    from buddy_emotion.backends.keras import TTA_VIEWS
+    from buddy_emotion.cli import TTA_CHOICES
+
+    assert set(TTA_CHOICES) == set(TTA_VIEWS)

@@ -19,7 +19,8 @@ from typing import Any
 
 from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 
-__all__ = ["options_for", "shown", "is_real", "number", "integer", "optional_number", "timeout", "as_path", "flag"]
+__all__ = ["options_for", "shown", "one_line", "is_real", "number", "integer", "optional_number", "timeout", "as_path",
+           "flag"]
 
 
 def is_real(value: Any) -> bool:
@@ -40,6 +41,13 @@ def shown(value: Any, limit: int = 80) -> str:
     except Exception:
         text = ""
     return text if text and len(text) <= limit else f"a {type(value).__name__}"
+
+
+def one_line(text: object, limit: int = 240) -> str:
+    """``str(text)`` on one line (runs of whitespace, newlines included, become one space), cut to ``limit``
+    characters with ``...``: for messages that quote a remote service or another library."""
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
 def _type_error(error: type[Exception]) -> type[Exception]:

@@ -118,11 +118,6 @@ _REDACTED_LOGGERS = (__name__, "msrest", "msrest.exceptions", "msrest.http_logge
 _REDACT = _RedactKeys()
 
 
-def _one_line(text: object, limit: int = 300) -> str:
-    s = " ".join(str(text).split())
-    return s if len(s) <= limit else s[: limit - 3] + "..."
-
-
 @dataclass(frozen=True)
 class _Upload:
     """What is sent: the image's offset in the frame (pixels) and its scale (upload px per frame px)."""
@@ -305,7 +300,7 @@ class AzureFaceBackend(EmotionBackend):
 
     # -- helpers -----------------------------------------------------------------------------
     def _redact(self, text: object) -> str:
-        s = _one_line(text)
+        s = _check.one_line(text, 300)
         return s.replace(self.__key, "***") if self.__key else s
 
     def _encode(self, image: np.ndarray) -> bytes:

@@ -49,11 +49,6 @@ _LOG = logging.getLogger(__name__)
 _DEFAULT_MEMBERS = ("azure", "default")
 
 
-def _one_line(text: object, limit: int = 240) -> str:
-    s = " ".join(str(text).split())
-    return s if len(s) <= limit else s[: limit - 3] + "..."
-
-
 @dataclass(frozen=True)
 class MemberStatus:
     """State of one member of a :class:`FallbackBackend`.
@@ -181,7 +176,7 @@ class FallbackBackend(EmotionBackend):
             raise
         except BackendError as e:  # missing extra, no key, no model file ...
             _LOG.info("fallback: skipping %r: %s", item, e)
-            return _Member(item, None, _one_line(e))
+            return _Member(item, None, _check.one_line(e))
 
     # -- registry hooks ----------------------------------------------------------------------
     @classmethod
@@ -245,7 +240,7 @@ class FallbackBackend(EmotionBackend):
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             wait = max(wait, float(error.retry_after))
         with self._lock:
-            m.error = f"{type(error).__name__}: {_one_line(error)}"
+            m.error = f"{type(error).__name__}: {_check.one_line(error)}"
             m.retry_at = self._clock() + wait
         _LOG.warning("fallback: %s failed, next one answers; retrying it in %.0f s (%s)", m.name, wait, m.error)
 
