@@ -205,8 +205,13 @@ class BlazeFaceDetector:
 
     def _boxes(self, rects: list[tuple[list[float], float]], dx: int, dy: int, w: int,
                h: int) -> list[tuple[FaceBox, float]]:
+        """``rects`` (pixels of a region whose top-left corner is at ``(dx, dy)`` in a ``w`` x ``h`` frame) as
+        frame boxes of at least ``min_face`` pixels, largest first. A candidate under half a pixel wide or
+        high (a weak one on a tiny frame can be) rounds to no box and is dropped."""
         found = []
         for (x, y, bw, bh), conf in rects:
+            if round(bw) < 1 or round(bh) < 1:
+                continue
             box = FaceBox(round(x) + dx, round(y) + dy, round(bw), round(bh)).clip(w, h)
             if box is not None and box.size >= self.min_face:
                 found.append((box, conf))
