@@ -684,3 +684,68 @@ def test_default_upload_is_the_face_only(server: ReplayServer) -> None:
     b = AzureFaceBackend(server.endpoint, KEY, backoff=0.0, sleep=FakeSleep())
     assert b.upload == "face"  # privacy first: the room stays on the machine unless asked
     b.close()
+
+
+# -- findings of the remote-backend audit ---------------------------------------------------------------
+@pytest.mark.parametrize(("retry_after", "waited"), [("1e300", 86400.0), ("Fri, 31 Dec 9999 23:59:59 GMT", 86400.0),
+                                                     ("-5", 0.25)])
+def test_absurd_retry_after_is_cut_to_a_day_or_ignored(server: ReplayServer, retry_after: str,
+                                                       waited: float) -> None:
+    """A huge ``Retry-After`` used to reach ``time.sleep`` (OverflowError) and a negative one skipped the back-off."""
+    fixture = load_fixture("rate_limited")
+    fixture["responses"][0]["headers"]["Retry-After"] = retry_after
+    fixture["responses"][0]["body"]["error"]["message"] = "Rate limit is exceeded."
+    server.play(fixture)
+    sleep = FakeSleep()
+    with pytest.raises(RateLimitError) as info:
+        make(server, retries=1, backoff=0.25, max_retry_wait=float("inf"), sleep=sleep).analyze(sample_face_frame())
+    assert sleep.waits == [waited] and server.calls == 2
+    assert info.value.retry_after == (None if waited == 0.25 else 86400.0)
+
+
+def test_upscaled_face_crop_keeps_to_max_upload_side(server: ReplayServer) -> None:
+    server.play("one_face")
+    # a 90x90 crop is upscaled towards 160 px, but no further than max_upload_side
+    b = make(server, upload="face", max_upload_side=128, detector=_FixedDetector([FaceBox(200, 100, 50, 50)]))
+    b.analyze(sample_face_frame())
+    sent = cv2.imdecode(np.frombuffer(server.requests[0].body, np.uint8), cv2.IMREAD_COLOR)
+    assert sent.shape[:2] == (128, 128)
+
+
+def test_tls_failure_is_not_retried() -> None:
+    """A plain-HTTP port behind an https:// endpoint fails the same way each time: one attempt, one clear line."""
+    with ReplayServer("one_face") as srv:
+        sleep = FakeSleep()
+        b = AzureFaceBackend(srv.endpoint.replace("http://", "https://"), KEY, retries=2, backoff=0.5, sleep=sleep,
+                             upload="frame")
+        with pytest.raises(ServiceUnavailableError, match=r"TLS with 127\.0\.0\.1:\d+ failed") as info:
+            b.analyze(sample_face_frame())
+    assert sleep.waits == [] and "after" not in str(info.value) and KEY not in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("endpoint", ["https://user:s3cr3t-pw@x.cognitiveservices.azure.com",
+                                      "https://x.cognitiveservices.azure.com/?code=s3cr3t-pw",
+                                      "https://x.cognitiveservices.azure.com/#s3cr3t-pw", "user:s3cr3t-pw@x"])
+def test_endpoint_with_secrets_is_refused_without_showing_them(endpoint: str) -> None:
+    """They used to show in repr(), in 404 and network messages and in viability()."""
+    with pytest.raises(ValueError, match="endpoint") as info:
+        AzureFaceBackend(endpoint, KEY)
+    assert "s3cr3t" not in str(info.value)
+    v = AzureFaceBackend.viability(endpoint=endpoint, key=KEY)
+    assert not v.ok and "s3cr3t" not in v.reason
+
+
+def test_documented_worst_case_counts_the_waits_of_429s() -> None:
+    """docs/azure.md's worst case with the defaults: every attempt near ``timeout``, each retry after a 429 that
+    asks for ``max_retry_wait`` (the longest wait the backend accepts) or the back-off, whichever is longer."""
+    import inspect
+    import re
+
+    defaults = {k: p.default for k, p in inspect.signature(AzureFaceBackend).parameters.items()}
+    retries, timeout = defaults["retries"], defaults["timeout"]
+    worst = (retries + 1) * timeout + sum(max(defaults["max_retry_wait"], defaults["backoff"] * 2 ** i)
+                                          for i in range(retries))
+    text = (Path(__file__).resolve().parents[1] / "docs" / "azure.md").read_text(encoding="utf-8")
+    stated = re.search(r"Worst case.*?= ([\d.]+) s", text, re.DOTALL)
+    assert stated is not None and float(stated.group(1)) == pytest.approx(worst)

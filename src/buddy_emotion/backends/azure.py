@@ -64,6 +64,8 @@ LOCAL_BACKENDS = ("default", "keras", "dlib")
 _MIN_UPLOAD_SIDE = 160
 """Face crops smaller than this (pixels, shorter side) are upscaled: the service wants >= 1 KB and 36 px faces."""
 _RETRYABLE_STATUS = frozenset({408, 500, 502, 503, 504})
+_MAX_RETRY_AFTER = 86400.0
+"""Longest ``Retry-After`` taken from the service (seconds): a longer one (up to 1e300) is cut to a day."""
 
 Upload = Literal["frame", "face"]
 
@@ -163,8 +165,9 @@ class AzureFaceBackend(EmotionBackend):
             ``AZURE_FACE_ENDPOINT``).
         key: the subscription key (default: env ``AZURE_FACE_KEY``). Never logged or shown.
         timeout: seconds per HTTP attempt (connect and read each).
-        retries: extra attempts (0..10) after a 5xx, 408, time-out, refused connection or DNS failure, and after a
-            429 whose ``Retry-After`` is at most ``max_retry_wait``. The SDK's own retries are disabled.
+        retries: extra attempts (0..10) after a 5xx, 408, time-out, refused or dropped connection or DNS failure
+            (not after a TLS failure), and after a 429 whose ``Retry-After`` is at most ``max_retry_wait`` (no
+            ``Retry-After``: after the back-off). The SDK's own retries are disabled.
         backoff: seconds before the first retry, doubled for each further one.
         max_retry_wait: a 429 asking to wait longer than this (seconds; inf: any) raises RateLimitError at once.
         detection_model: the service's detection model; only ``detection_01`` returns emotions.
@@ -174,7 +177,7 @@ class AzureFaceBackend(EmotionBackend):
             ``"frame"`` sends the whole frame, so the service sees (and scores) every face in the room.
         face_margin: margin added on each side of the main face, as a fraction of its side.
         max_upload_side: frames whose longer side exceeds this (pixels) are downscaled before upload
-            (boxes are mapped back); None sends full resolution.
+            (boxes are mapped back), and small face crops are not upscaled past it; None sends full resolution.
         jpeg_quality: JPEG quality 1..100.
         max_calls_per_minute: client-side limit (the free tier allows 20 calls a minute); a call over it
             raises RateLimitError with ``retry_after`` immediately, never sleeps. None or 0 disables it.
@@ -184,7 +187,8 @@ class AzureFaceBackend(EmotionBackend):
     Raises:
         MissingDependencyError: the SDK is not installed.
         BackendUnavailableError: no key or no endpoint.
-        ValueError: an option is out of range or not a number; TypeError: an option has the wrong type.
+        ValueError: an option is out of range or not a number, or the endpoint holds a user:password@, ?query or
+            #fragment (they would show in messages); TypeError: an option has the wrong type.
     """
 
     name: ClassVar[str] = "azure"
@@ -216,10 +220,10 @@ class AzureFaceBackend(EmotionBackend):
         if not endpoint or not endpoint.strip():
             raise BackendUnavailableError(f"backend 'azure': {NO_ENDPOINT_REASON}")
         endpoint = endpoint.strip().rstrip("/")
+        problem = _endpoint_problem(endpoint)
+        if problem:
+            raise InvalidArgumentError(f"endpoint {problem}")
         parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InvalidArgumentError("endpoint must look like https://NAME.cognitiveservices.azure.com, "
-                                       f"got {endpoint!r}")
         if parts.path.rstrip("/").endswith("/face/v1.0"):
             endpoint = endpoint[: -len("/face/v1.0")]  # the SDK adds it
         if upload not in ("frame", "face"):
@@ -284,7 +288,10 @@ class AzureFaceBackend(EmotionBackend):
             return Viability(False, NO_KEY_REASON)
         if not endpoint or not endpoint.strip():
             return Viability(False, NO_ENDPOINT_REASON)
-        host = urlsplit(endpoint.strip()).netloc or endpoint.strip()
+        problem = _endpoint_problem(endpoint.strip())
+        if problem:
+            return Viability(False, f"{ENDPOINT_ENV} or endpoint= {problem}")
+        host = urlsplit(endpoint.strip()).netloc
         return Viability(True, f"endpoint {host}; the emotion attribute answers only for grandfathered access")
 
     def __repr__(self) -> str:
@@ -333,6 +340,8 @@ class AzureFaceBackend(EmotionBackend):
             scale = self.max_upload_side / max(ih, iw)
         elif self.upload == "face" and min(ih, iw) < _MIN_UPLOAD_SIDE:
             scale = _MIN_UPLOAD_SIDE / min(ih, iw)
+            if self.max_upload_side is not None:  # the upscaled crop must not outgrow the limit either
+                scale = max(1.0, min(scale, self.max_upload_side / max(ih, iw)))
         if scale != 1.0:
             size = (max(1, round(iw * scale)), max(1, round(ih * scale)))
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
@@ -382,7 +391,8 @@ class AzureFaceBackend(EmotionBackend):
             return ServiceError(f"Azure Face answered with malformed JSON ({self._redact(what)}); "
                                 "is the endpoint a Face API?"), None
         if isinstance(exc, self._ClientRequestError):
-            return ServiceUnavailableError(self._describe_network_error(exc)), backoff
+            what, transient = self._describe_network_error(exc)
+            return ServiceUnavailableError(what), (backoff if transient else None)
         if isinstance(exc, self._ClientException):
             return ServiceError(f"Azure Face request failed: {self._redact(exc)}"), None
         if isinstance(exc, (OSError, ValueError)):  # e.g. a JSON error that escaped msrest
@@ -391,8 +401,10 @@ class AzureFaceBackend(EmotionBackend):
         error.__cause__ = exc  # an SDK or library bug: keep the original for the traceback
         return error, None
 
-    def _describe_network_error(self, exc: Exception) -> str:
+    def _describe_network_error(self, exc: Exception) -> tuple[str, bool]:
+        """One line on a failed connection, and whether trying again may help (not for a TLS failure)."""
         import socket
+        import ssl
 
         chain: list[BaseException] = []
         e: BaseException | None = getattr(exc, "inner_exception", None) or exc
@@ -411,10 +423,14 @@ class AzureFaceBackend(EmotionBackend):
             what = f"cannot resolve host {host} (DNS failure; check {ENDPOINT_ENV} and the network)"
         elif any(isinstance(x, ConnectionRefusedError) for x in chain):
             what = f"connection to {host} refused"
+        elif tls := [x for x in chain if isinstance(x, ssl.SSLError)]:  # the same answer on every attempt
+            return (f"Azure Face is unreachable: TLS with {host} failed ({type(tls[-1]).__name__}: "
+                    f"{self._redact(tls[-1])}); check that {ENDPOINT_ENV} is the https:// endpoint and its "
+                    "certificate is trusted"), False
         else:
             inner = chain[-1] if chain else exc
             what = f"connection to {host} failed ({type(inner).__name__}: {self._redact(inner)})"
-        return f"Azure Face is unreachable: {what}"
+        return f"Azure Face is unreachable: {what}", True
 
     def _translate_status(self, exc: Any, backoff: float) -> tuple[ServiceError, float | None]:
         response = getattr(exc, "response", None)
@@ -498,7 +514,8 @@ class AzureFaceBackend(EmotionBackend):
             EmotionAttributeRetiredError: the resource no longer gets the emotion attribute.
             AuthenticationError: HTTP 401/403 (the key is never in the message).
             RateLimitError: HTTP 429 (``retry_after`` from ``Retry-After``) or the client-side limit.
-            ServiceUnavailableError: 5xx, time-outs, refused connections, DNS failures, after the retries.
+            ServiceUnavailableError: 5xx, time-outs, refused connections, DNS failures (after the retries), TLS
+                failures.
             ServiceError: malformed JSON and other rejected requests.
         """
         frame = validate_frame(frame)
@@ -527,6 +544,18 @@ class AzureFaceBackend(EmotionBackend):
         _REDACT.discard(self.__key)
 
 
+def _endpoint_problem(endpoint: str) -> str | None:
+    """What is wrong with ``endpoint`` (to follow "endpoint"), or None; never quotes a secret it holds."""
+    parts = urlsplit(endpoint)
+    if "@" in parts.netloc or parts.query or parts.fragment:  # it would show in reprs and messages
+        return ("must be scheme, host and path only, without user:password@, ?query or #fragment "
+                "(e.g. https://NAME.cognitiveservices.azure.com)")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        got = f", got {endpoint!r}" if "@" not in endpoint else ""
+        return f"must look like https://NAME.cognitiveservices.azure.com{got}"
+    return None
+
+
 def _reply_number(value: Any) -> float:
     """A number from the service's reply as a float (NaN for anything that is not one, caught by the caller)."""
     if isinstance(value, bool):
@@ -538,7 +567,10 @@ def _reply_number(value: Any) -> float:
 
 
 def _retry_after(headers: Any, message: str) -> float | None:
-    """Seconds from a ``Retry-After`` header (seconds or HTTP date), else from "Try again in N seconds"."""
+    """Seconds from a ``Retry-After`` header (seconds or HTTP date), else from "Try again in N seconds".
+
+    Negative and non-finite values are ignored; anything longer than a day counts as a day.
+    """
     value = None
     try:
         value = headers.get("Retry-After") or headers.get("retry-after")
@@ -548,13 +580,13 @@ def _retry_after(headers: Any, message: str) -> float | None:
         value = str(value).strip()
         try:
             seconds = float(value)
-            if math.isfinite(seconds):
-                return max(0.0, seconds)
+            if math.isfinite(seconds) and seconds >= 0:  # a negative one is as meaningless as NaN
+                return min(seconds, _MAX_RETRY_AFTER)
         except ValueError:
             try:
                 when = email.utils.parsedate_to_datetime(value)
-                return max(0.0, when.timestamp() - time.time())
-            except (TypeError, ValueError):
+                return min(max(0.0, when.timestamp() - time.time()), _MAX_RETRY_AFTER)
+            except (TypeError, ValueError, OverflowError):
                 pass
     m = re.search(r"try again in (\d+(?:\.\d+)?) seconds?", message or "", re.IGNORECASE)
-    return float(m.group(1)) if m else None
+    return min(float(m.group(1)), _MAX_RETRY_AFTER) if m else None
