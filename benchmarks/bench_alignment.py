@@ -1,6 +1,6 @@
 """Does dlib landmark alignment raise the Keras CNN's accuracy on full frames?
 
-PublicTest faces are upscaled, rotated in-plane by up to ``--max-angle`` degrees and pasted into
+PublicTest faces are upscaled, rotated in-plane by up to ``--max-angles`` degrees and pasted into
 640x480 frames (see ``bench_fullframe.py``). On every frame where the Haar detector finds the face, the
 CNN classifies (a) the usual crop around the detector box (``crop_face``) and (b) the face aligned by
 dlib's 68 landmarks (eyes level, FER-2013 registration: ``landmarks.align_face``). Same faces, same
@@ -21,6 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _cli import DEFAULT_DATA, at_least, face_side, run  # noqa: E402
 from bench_fullframe import make_frame  # noqa: E402
 
 from buddy_emotion.backends.dlib import DlibBackend  # noqa: E402
@@ -38,11 +39,13 @@ def rotated(face: np.ndarray, angle: float) -> np.ndarray:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="../shared/data/fer2013/fer2013_dev.npz")
-    ap.add_argument("--limit", type=int, default=400)
-    ap.add_argument("--sides", type=int, nargs="+", default=[120, 200])
-    ap.add_argument("--max-angles", type=float, nargs="+", default=[0.0, 20.0])
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="fer2013_dev.npz (default: %(default)s)")
+    ap.add_argument("--limit", type=at_least(1), default=400, help="first N PublicTest faces (default: %(default)s)")
+    ap.add_argument("--sides", type=face_side, nargs="+", default=[120, 200],
+                    help="face sides in px, one row each (default: %(default)s)")
+    ap.add_argument("--max-angles", type=float, nargs="+", default=[0.0, 20.0],
+                    help="largest in-plane rotation in degrees, one row each (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the placements and rotations (default: 0)")
     args = ap.parse_args()
 
     data = load_labelled(args.data, split="PublicTest", limit=args.limit)
@@ -82,4 +85,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

@@ -25,11 +25,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _cli import DEFAULT_DATA, at_least, run  # noqa: E402
+
 from buddy_emotion.backends import create  # noqa: E402
 from buddy_emotion.evaluation import auroc, load_labelled  # noqa: E402
 from buddy_emotion.labels import FER2013_ORDER, SADNESS  # noqa: E402
 
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "fer2013" / "fer2013_dev.npz"
 WEIGHTS = np.round(np.arange(0.0, 0.401, 0.05), 3)
 SAD = FER2013_ORDER.index(SADNESS)
 
@@ -64,9 +67,10 @@ def figures(p: np.ndarray, true: np.ndarray) -> tuple[float, float, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(DEFAULT_DATA))
-    ap.add_argument("--halves", type=int, default=200, help="random half-splits for the selection check")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="fer2013_dev.npz (default: %(default)s)")
+    ap.add_argument("--halves", type=at_least(1), default=200,
+                    help="random half-splits for the selection check (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the half-splits (default: 0)")
     args = ap.parse_args()
 
     data = load_labelled(args.data, split="PublicTest")
@@ -96,4 +100,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

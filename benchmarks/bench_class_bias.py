@@ -25,11 +25,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _cli import DEFAULT_DATA, at_least, run  # noqa: E402
+
 from buddy_emotion.backends.keras import KerasBackend, bundled_model_card  # noqa: E402
 from buddy_emotion.evaluation import auroc, load_labelled, sad_bias_figures  # noqa: E402
 from buddy_emotion.labels import FER2013_ORDER, SADNESS  # noqa: E402
 
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "fer2013" / "fer2013_dev.npz"
 GRID = np.round(np.arange(0.0, 0.401, 0.025), 3)
 SAD = FER2013_ORDER.index(SADNESS)
 
@@ -42,14 +45,17 @@ def figures(probs: np.ndarray, true: np.ndarray, bias: float) -> tuple[float, fl
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(DEFAULT_DATA))
-    ap.add_argument("--halves", type=int, default=300, help="random half-splits for the selection check")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="fer2013_dev.npz (default: %(default)s)")
+    ap.add_argument("--halves", type=at_least(1), default=300,
+                    help="random half-splits for the selection check (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the half-splits (default: 0)")
+    ap.add_argument("--json", action="store_true", help="print both tables as JSON")
     args = ap.parse_args()
 
     data = load_labelled(args.data, split="PublicTest")
-    faces = KerasBackend(class_bias={}).classify_faces([data.image(i) for i in range(len(data))])
+    backend = KerasBackend(class_bias={})  # in chunks: one batch of all 3,589 faces peaks at ~5 GB
+    faces = [f for i in range(0, len(data), 256)
+             for f in backend.classify_faces([data.image(j) for j in range(i, min(i + 256, len(data)))])]
     probs = np.array([[f.scores[k] for k in FER2013_ORDER] for f in faces])
     true = np.array([FER2013_ORDER.index(k) for k in data.labels])
     card_bias = float(bundled_model_card().get("class_bias", {}).get(SADNESS, 0.0))
@@ -104,4 +110,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -17,6 +17,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _cli import at_least, run  # noqa: E402
 
 from buddy_emotion.backends.keras import KerasBackend, bundled_model_path  # noqa: E402
 from buddy_emotion.evaluation import time_per_face  # noqa: E402
@@ -34,8 +37,8 @@ def cold_start() -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-n", type=int, default=500)
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("-n", type=at_least(1), default=500, help="timed calls per row, after 20 untimed (default: 500)")
+    ap.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     args = ap.parse_args()
     rows = []
     runtimes = ["litert"]
@@ -64,4 +67,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

@@ -19,6 +19,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _cli import DEFAULT_DATA, at_least, run  # noqa: E402
 from synth import make_frame  # noqa: E402
 
 from buddy_emotion.evaluation import load_labelled  # noqa: E402
@@ -29,9 +30,9 @@ from buddy_emotion.types import FaceBox  # noqa: E402
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="../shared/data/fer2013/fer2013_dev.npz")
-    ap.add_argument("--limit", type=int, default=1200)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="fer2013_dev.npz (default: %(default)s)")
+    ap.add_argument("--limit", type=at_least(1), default=1200, help="first N Training faces (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the placements and backgrounds (default: 0)")
     args = ap.parse_args()
     data = load_labelled(args.data, split="Training", limit=args.limit)
     sides = (80, 120, 180, 260)
@@ -60,4 +61,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

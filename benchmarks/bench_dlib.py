@@ -22,11 +22,17 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # this checkout's library, not an installed one
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _cli import DEFAULT_DATA, at_least, run  # noqa: E402
 
 
 def frame_640x480() -> np.ndarray:
@@ -76,10 +82,12 @@ def found_by_min_score(data: Path, n: int) -> dict[float, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeat", type=int, default=200)
-    ap.add_argument("--data", type=Path,
-                    default=Path(__file__).resolve().parents[1].parent / "shared/data/fer2013/fer2013_dev.npz")
-    ap.add_argument("--faces", type=int, default=600, help="PublicTest faces for the min_score table")
+    ap.add_argument("--repeat", type=at_least(1), default=200,
+                    help="timed runs per face row, a quarter (>= 20) per frame row; 5 untimed first (default: 200)")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                    help="fer2013_dev.npz for the min_score table, skipped when missing (default: %(default)s)")
+    ap.add_argument("--faces", type=at_least(1), default=600,
+                    help="PublicTest faces for the min_score table (default: %(default)s)")
     args = ap.parse_args()
     import cv2
 
@@ -141,4 +149,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

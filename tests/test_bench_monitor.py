@@ -42,3 +42,33 @@ def test_two_draws_are_scored_together(bench_monitor, fer_npz: Path, capsys: pyt
         missed = round(s90["n"] * (1 - s90["caught_30s"])) if s90["n"] else 0
         assert sum(run["misses_90"].values()) == missed
     assert both["misses_90"] == {k: a["misses_90"][k] + b["misses_90"][k] for k in a["misses_90"]}
+
+
+@pytest.mark.fer
+def test_cache_holds_numbers_and_is_reused(bench_monitor, fer_npz: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    args = ["--data", str(fer_npz), "--users", "1", "--calm-hours", "0.2", "--spells", "1", "--variants", "1",
+            "--json", "--cache-dir", str(tmp_path)]
+    assert bench_monitor.main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    files = list(tmp_path.iterdir())
+    assert len(files) == 1
+    with np.load(files[0], allow_pickle=False) as z:  # no strings, no pixels: numbers only
+        assert all(z[k].dtype.kind in "iuf" for k in z.files)
+    assert bench_monitor.main(args) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert list(tmp_path.iterdir()) == files
+    assert second["pool"] == first["pool"] and second["spells"] == first["spells"]
+
+
+def test_cache_key_covers_the_code_that_makes_the_readings(bench_monitor) -> None:
+    from buddy_emotion.detector import Detector
+
+    names = {(p.parent.name, p.name) for p in bench_monitor._code_files(Detector("default"))}
+    for needed in [("benchmarks", "bench_monitor.py"), ("buddy_emotion", "detector.py"), ("buddy_emotion", "frames.py"),
+                   ("face_detection", "__init__.py"), ("face_detection", "blazeface.py"), ("monitor", "quality.py"),
+                   ("backends", "keras.py")]:
+        assert needed in names, needed
+    assert any(name.endswith(".tflite") for _, name in names)  # the emotion model and BlazeFace's
