@@ -1590,3 +1590,45 @@ def test_close_does_not_close_the_detector_under_a_blocking_run_in_another_threa
     det.release.set()
     th.join(10)
     assert not th.is_alive() and det.closed and not det.used_after_close
+
+
+def test_a_loaded_baseline_slides_out_of_the_window_as_new_readings_come() -> None:
+    # a stale or foreign baseline (here saved after a sad hour) stands for the readings before the session:
+    # after one window of calm readings it is gone, and a moderate sad spell is caught again
+    given = Baseline(level=0.85, mean=0.8, spread=0.1, samples=5000)
+    m = SadnessMonitor(ScriptedDetector(), baseline=given, adapt_baseline=True, baseline_window=300, **PINNED)
+    drive(m, [0.1] * 150)
+    b = m.baseline
+    assert b is not None and b.level == pytest.approx((150 * 0.85 + 150 * 0.1) / 300, abs=0.01)
+    drive(m, [0.1] * 300, start=300)
+    b = m.baseline
+    assert b is not None and b.level == pytest.approx(0.1, abs=0.01)
+    assert m.levels()[0] == pytest.approx(0.5)  # the plain enter threshold (0.1 raised by 1.0 is below it)
+    assert len(drive(m, secs(60, 0.7), start=1000)) == 1
+
+
+def test_a_spell_left_open_between_the_levels_does_not_dilute_new_sadness() -> None:
+    # the resting look moves up to just under the enter level: a spell opens on a noisy high window and then
+    # stays open between the levels for an hour, its mean under the enter level. A real 90-s sad spell after
+    # it must still be caught (its evidence must not be averaged with the hour before it)
+    m = SadnessMonitor(ScriptedDetector(), calibration_samples=60)
+    drive(m, resting(0.1, 600))
+    assert m.levels()[0] == pytest.approx(0.35)
+    rng = np.random.default_rng(3)  # one of the draws that left a spell open for 57 min before the fix
+    drive(m, [float(v) for v in np.clip(0.33 + rng.normal(0, 0.05, 1800), 0, 1)], start=600)
+    events = drive(m, [0.6] * 45, start=4200)
+    assert len(events) == 1 and events[0].timestamp <= 4200 + 30
+    assert events[0].started_at >= 4200 - 20  # where the new evidence begins, not an hour before
+    assert events[0].mean_sadness >= events[0].enter_level
+
+
+def test_gated_samples_of_an_event_are_those_since_its_start() -> None:
+    # the spell's start is put where its evidence begins, before the sample that opened it: the gated samples
+    # in between belong to it as the valid ones do
+    m = monitor_for(min_duration=12, min_samples=4)
+    events = drive(m, [0.1] * 10 + [0.9, None, 0.9, None, 0.9, None, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
+    assert len(events) == 1
+    ev = events[0]
+    inside = [p for p in m.timeline if ev.started_at <= p.timestamp <= ev.timestamp]
+    assert ev.samples == sum(p.valid for p in inside)
+    assert ev.gated_samples == sum(not p.valid for p in inside) == 3

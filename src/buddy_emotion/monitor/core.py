@@ -144,6 +144,7 @@ class SadnessMonitor:
     def _reset_temporal(self) -> None:
         self._window: collections.deque[tuple[float, float]] = collections.deque()
         self._window_sum = 0.0
+        self._gated_times: collections.deque[float] = collections.deque(maxlen=MAX_WINDOW_SAMPLES)  # in the window
         self._last_valid_t: float | None = None
         self._spell_active = False
         self._spoken = False
@@ -403,9 +404,13 @@ class SadnessMonitor:
             self._last_valid_t = t
             if len(self._window) > MAX_WINDOW_SAMPLES:  # timestamps that do not advance: keep memory flat
                 self._window_sum -= self._window.popleft()[1]
+        else:
+            self._gated_times.append(t)
         horizon = t - o.window
         while self._window and self._window[0][0] <= horizon:
             self._window_sum -= self._window.popleft()[1]
+        while self._gated_times and self._gated_times[0] <= horizon:
+            self._gated_times.popleft()
         n = len(self._window)
         smoothed = self._window_sum / n if n >= o.min_window_samples else None
         if n == 0:
@@ -433,6 +438,12 @@ class SadnessMonitor:
             if smoothed is not None and smoothed < exit_:
                 self._spell_active = False
                 self._spoken = False
+            elif (not self._spoken and valid and smoothed is not None and smoothed >= enter
+                  and self._spell_sum < enter * self._spell_n):
+                # a spell kept open between the levels for long, whose mean has sunk below the enter level,
+                # would otherwise dilute the evidence of new sadness (and keep the baseline from adapting):
+                # the window reaches the enter level again, so the spell starts afresh where its evidence does
+                self._begin_spell(enter)
         if self._spell_active and not self._spoken and valid and not calibrating and smoothed is not None:
             spell_mean = self._spell_sum / self._spell_n
             cooled = self._last_event_t is None or t - self._last_event_t >= o.cooldown
@@ -480,7 +491,8 @@ class SadnessMonitor:
         chosen = [v for _, v in items[start_i:]]
         self._spell_sum = float(sum(chosen))
         self._spell_n = len(chosen)
-        self._spell_gated = 0
+        # the gated samples since the spell's start (it may lie before this sample), as the valid ones are
+        self._spell_gated = sum(1 for g in self._gated_times if g >= self._spell_start)
 
     def _adapted_baseline(self) -> Baseline | None:
         o = self.options
@@ -491,10 +503,13 @@ class SadnessMonitor:
         given = self._given_baseline
         if given is None:
             return fresh
-        # blend a loaded baseline with what was seen since, weighted by sample counts (the loaded one
-        # weighs at most one window)
-        w0 = min(given.samples, o.baseline_window)
+        # blend a loaded baseline with what was seen since, weighted by sample counts
         w1 = fresh.samples
+        # the loaded baseline stands for the readings before this session: it fills what the window lacks and
+        # slides out as new readings come, so a foreign or stale one is gone after one window
+        w0 = min(given.samples, o.baseline_window - w1)
+        if w0 <= 0:
+            return fresh
         mix = lambda a, b: (w0 * a + w1 * b) / (w0 + w1)  # noqa: E731
         return Baseline(level=mix(given.level, fresh.level), mean=mix(given.mean, fresh.mean),
                         spread=mix(given.spread, fresh.spread), samples=w0 + w1, quantile=o.baseline_quantile,
