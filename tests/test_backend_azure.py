@@ -749,3 +749,27 @@ def test_documented_worst_case_counts_the_waits_of_429s() -> None:
     text = (Path(__file__).resolve().parents[1] / "docs" / "azure.md").read_text(encoding="utf-8")
     stated = re.search(r"Worst case.*?= ([\d.]+) s", text, re.DOTALL)
     assert stated is not None and float(stated.group(1)) == pytest.approx(worst)
+
+
+@pytest.mark.parametrize("endpoint", ["https://", "https:///face/v1.0"])
+def test_endpoint_without_a_host_is_refused(endpoint: str) -> None:
+    with pytest.raises(ValueError, match="must look like https://NAME"):
+        AzureFaceBackend(endpoint, KEY)
+    assert not AzureFaceBackend.viability(endpoint=endpoint, key=KEY).ok
+
+
+def test_retry_after_from_the_message_is_cut_to_a_day() -> None:
+    from buddy_emotion.backends.azure import _retry_after
+
+    assert _retry_after({}, "Try again in 99999999 seconds.") == 86400.0
+    assert _retry_after({"Retry-After": "Fri, 31 Dec 99999999999999999999 23:59:59 GMT"}, "") is None  # overflow
+
+
+def test_upscaled_oblong_face_crop_keeps_its_longer_side_within_max_upload_side(server: ReplayServer) -> None:
+    server.play("one_face")
+    # the 100x40 face with its 40 px margins is a 180x120 crop: upscaled (its shorter side is under 160 px)
+    # until its longer side reaches max_upload_side, 200 px, so 133 px high
+    b = make(server, upload="face", max_upload_side=200, detector=_FixedDetector([FaceBox(200, 100, 100, 40)]))
+    b.analyze(sample_face_frame())
+    sent = cv2.imdecode(np.frombuffer(server.requests[0].body, np.uint8), cv2.IMREAD_COLOR)
+    assert sent.shape[:2] == (133, 200)

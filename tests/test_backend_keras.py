@@ -334,3 +334,13 @@ def test_a_closed_backend_does_not_load_a_new_face_detector() -> None:
     d.close()
     with pytest.raises(BackendUnavailableError, match="closed"):
         d.reset()
+
+
+def test_close_drops_a_face_detector_that_was_loaded() -> None:
+    from buddy_emotion.errors import BackendUnavailableError
+
+    b = KerasBackend()
+    assert b.detector is not None  # loaded before close
+    b.close()
+    with pytest.raises(BackendUnavailableError, match="closed"):
+        b.detector  # noqa: B018

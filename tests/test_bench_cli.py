@@ -52,3 +52,19 @@ def test_missing_dlib_is_one_line(tmp_path: Path) -> None:
     assert out.returncode == 2
     lines = _error_lines(out.stderr)
     assert len(lines) == 1 and "pip install 'buddy-emotion[dlib]'" in lines[0], out.stderr
+
+
+def test_option_types_refuse_the_boundaries_in_their_own_words() -> None:
+    import argparse
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        from _cli import at_least, face_side
+    finally:
+        sys.path.remove(str(BENCH))
+    assert face_side("479") == 479
+    for bad, says in [("480", "must fit the 640x480 frame"), ("0", "must be at least 1"),
+                      ("x", "expected an integer, got 'x'")]:
+        with pytest.raises(argparse.ArgumentTypeError, match=says):
+            face_side(bad)
+    assert at_least(3)("3") == 3 and at_least(3).__name__ == "integer >= 3"

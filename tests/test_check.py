@@ -179,3 +179,9 @@ def test_one_line_joins_whitespace_and_cuts_long_text() -> None:
     assert _check.one_line("a\n  b\tc") == "a b c"
     assert _check.one_line("x" * 300, 10) == "xxxxxxx..."
     assert _check.one_line(ValueError("two\nlines")) == "two lines"
+
+
+def test_one_line_keeps_text_of_exactly_the_limit_and_cuts_at_240_by_default() -> None:
+    assert _check.one_line("x" * 240) == "x" * 240
+    assert _check.one_line("x" * 241) == "x" * 237 + "..."
+    assert _check.one_line("abcde", 5) == "abcde"

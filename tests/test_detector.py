@@ -242,3 +242,23 @@ def test_classify_faces_wraps_plug_in_failures_and_refuses_a_wrong_count() -> No
 
     with pytest.raises(BackendError, match=r"classify_faces\(\) returned a str item"):
         Detector(_Junk([])).classify_faces([crop])
+
+
+def test_classify_faces_hands_a_plug_in_a_checked_list_and_returns_a_list() -> None:
+    """A plug-in that does not check its input gets a list (a generator is read once), never ``None``; a tuple
+    it returns comes back as the documented list."""
+    seen: list[object] = []
+
+    class _Echo(_Scripted):
+        def classify_faces(self, crops: object) -> list[FaceEmotion]:
+            seen.append(crops)
+            return tuple(FaceEmotion(None, {"sadness": 0.5, "happiness": 0.5}, "scripted")  # type: ignore[return-value]
+                         for _ in crops)  # type: ignore[attr-defined]
+
+    crop = np.full((48, 48), 100, np.uint8)
+    faces = Detector(_Echo([])).classify_faces(c for c in [crop, crop])  # type: ignore[arg-type]
+    assert isinstance(faces, list) and len(faces) == 2
+    assert isinstance(seen[0], list)
+    with pytest.raises(InvalidFrameError):
+        Detector(_Echo([])).classify_faces(None)  # type: ignore[arg-type]
+    assert len(seen) == 1

@@ -108,6 +108,9 @@ def test_subpixel_candidates_give_no_box_instead_of_an_error() -> None:
     """A weak candidate under half a pixel wide rounds to a 0x0 box: it is dropped, not an InvalidArgumentError."""
     detector = BlazeFaceDetector(min_score=0.1, min_face=1)
     assert detector._boxes([([10.0, 10.0, 0.35, 0.35], 0.2), ([5.0, 5.0, 12.0, 0.4], 0.2)], 0, 0, 57, 35) == []
+    assert detector._boxes([([5.0, 5.0, 0.4, 12.0], 0.2)], 0, 0, 57, 35) == []  # narrow, not flat
+    # a candidate of half a pixel or more rounds to a 1-pixel side: kept when min_face allows it
+    assert detector._boxes([([10.0, 10.0, 0.7, 0.7], 0.2)], 0, 0, 57, 35) == [(FaceBox(10, 10, 1, 1), 0.2)]
     # end to end: on this 57x35 noise frame the model gives a 0.35 px candidate of score 0.11
     noise = np.random.default_rng(2).integers(0, 256, (35, 57, 3), dtype=np.uint8)
     assert all(box.width >= 1 and box.height >= 1 for box in detector.detect(noise))

@@ -1632,3 +1632,19 @@ def test_gated_samples_of_an_event_are_those_since_its_start() -> None:
     inside = [p for p in m.timeline if ev.started_at <= p.timestamp <= ev.timestamp]
     assert ev.samples == sum(p.valid for p in inside)
     assert ev.gated_samples == sum(not p.valid for p in inside) == 3
+
+
+def test_gated_samples_before_a_spells_start_are_not_its_own() -> None:
+    # two faceless samples in the window before the sadness begins: the spell starts at the first 0.9
+    m = monitor_for(min_duration=12, min_samples=4)
+    events = drive(m, [0.1] * 10 + [None, 0.1, None, 0.1] + [0.9] * 12)
+    assert len(events) == 1 and events[0].started_at == pytest.approx(28.0)
+    assert events[0].gated_samples == 0
+
+
+def test_a_spell_already_spoken_about_is_not_restarted_between_the_levels() -> None:
+    # Buddy spoke; the face stays between the levels long enough to pull the spell's mean under the enter
+    # level, then reads sad again: still the spell Buddy spoke about, no second event (the cooldown is over)
+    m = monitor_for(exit_threshold=0.3, cooldown=60, window=10, min_duration=20, min_samples=3)
+    events = drive(m, secs(20, 0.05) + secs(30, 0.9) + secs(200, 0.36) + secs(60, 0.9))
+    assert len(events) == 1

@@ -502,3 +502,115 @@ def test_compact_of_a_missing_file_is_one_line(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "missing.npz: no such file" in err
     assert not (tmp_path / "small.npz").exists()
+
+
+def test_contradicting_or_missing_inputs_are_refused_before_anything_is_written(fake_npz: Path,
+                                                                                   tmp_path: Path) -> None:
+    import buddy_emotion.training.fer as fer
+    from buddy_emotion.errors import InvalidArgumentError, ModelFileError
+
+    teacher = str(fake_npz)  # an existing file: the pairing is what is refused
+    for kw in ({"kd_weight": 0.5}, {"teachers": (teacher,)}, {"teachers": (teacher,), "kd_weight": 1.5},
+               {"ema": 1.0}, {"time_budget_s": -1.0}):
+        with pytest.raises(InvalidArgumentError):
+            fer._check_config(fer.TrainConfig(data=str(fake_npz), **kw))
+    run = tmp_path / "run"
+    with pytest.raises(InvalidArgumentError, match="no such file"):
+        fer.train(fer.TrainConfig(data=str(tmp_path / "missing.npz"), out_dir=str(run)))
+    with pytest.raises(ModelFileError, match="no such model file"):
+        fer.train(fer.TrainConfig(data=str(fake_npz), out_dir=str(run), teachers=(str(tmp_path / "t.keras"),),
+                                  kd_weight=0.5))
+    assert not run.exists()
+
+
+def test_a_resumed_run_keeps_the_best_so_far_and_reseeds(fake_npz: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import keras
+
+    import buddy_emotion.training.fer as fer
+
+    run = tmp_path / "run"
+    cfg = fer.TrainConfig(data=str(fake_npz), out_dir=str(run), epochs=2, batch_size=48, widths=(4, 8), seed=7,
+                          threads=1)
+    _cut_short(monkeypatch, fer, cfg, 2)  # epoch 0 done and saved as the best
+    with (run / "history.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    rows[0]["val_accuracy_flip"] = "1.00000"  # nothing can beat it
+    with (run / "history.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    best = (run / "best.keras").read_bytes()
+    real_seed, seeds = keras.utils.set_random_seed, []
+    monkeypatch.setattr(keras.utils, "set_random_seed", lambda s: seeds.append(s) or real_seed(s))
+    small = tmp_path / "small.npz"
+    fer.compact(fake_npz, small)  # a lossless copy elsewhere: the data path may change on a resume
+    fer.train(fer.TrainConfig(**{**cfg.__dict__, "data": str(small), "threads": 2}))
+    assert _epochs(run) == [0, 1]
+    assert (run / "best.keras").read_bytes() == best  # epoch 1 did not beat the logged best
+    assert seeds == [8]
+
+
+def _recording(monkeypatch: pytest.MonkeyPatch, fer: Any, evaluated: list, cut_at: int = 0) -> None:
+    """Record the weights at each predict() call; raise KeyboardInterrupt at the ``cut_at``-th (1-based)."""
+    real_build = fer.build_model
+
+    def build(c: Any) -> Any:
+        model, calls = real_build(c), []
+        real_predict = model.predict
+
+        def predict(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            if len(calls) == cut_at:
+                raise KeyboardInterrupt
+            evaluated.append(model.get_weights())
+            return real_predict(*args, **kwargs)
+
+        model.predict = predict
+        return model
+
+    monkeypatch.setattr(fer, "build_model", build)
+
+
+def test_ema_of_an_epoch_cut_during_its_evaluation_is_not_folded_in_twice(fake_npz: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import buddy_emotion.training.fer as fer
+
+    run = tmp_path / "run"
+    cfg = fer.TrainConfig(data=str(fake_npz), out_dir=str(run), epochs=3, batch_size=48, widths=(4, 8), seed=7,
+                          threads=1, ema=0.5, optimizer="sgd", learning_rate=0.05)
+    _recording(monkeypatch, fer, [], cut_at=7)  # epoch 1: raw, raw mirrored, then cut at the average's
+    with pytest.raises(KeyboardInterrupt):
+        fer.train(cfg)
+    with np.load(run / "backup" / "ema.npz") as d:
+        assert int(d["epoch"]) == 1
+        avg1 = [d[f"arr_{i}"] for i in range(len(d.files) - 1)]
+    monkeypatch.undo()  # the real build_model again
+    evaluated: list = []
+    _recording(monkeypatch, fer, evaluated)
+    fer.train(cfg)
+    assert _epochs(run) == [0, 1, 2]
+    for a, b in zip(avg1, evaluated[2]):  # epoch 1's average, evaluated now, is the one saved before the cut
+        np.testing.assert_allclose(b, a, atol=1e-6)
+
+
+def test_ema_restarts_when_a_resume_falls_back_to_an_older_backup(fake_npz: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The saved average holds epoch 1, whose backup is damaged: epoch 1 is trained again, its old weights are
+    not in the average (which restarts from the retrained epoch)."""
+    import buddy_emotion.training.fer as fer
+
+    run = tmp_path / "run"
+    cfg = fer.TrainConfig(data=str(fake_npz), out_dir=str(run), epochs=3, batch_size=48, widths=(4, 8), seed=7,
+                          threads=1, ema=0.5, optimizer="sgd", learning_rate=0.05)
+    _cut_short(monkeypatch, fer, cfg, 2)
+    _cut_short(monkeypatch, fer, cfg, 2)  # resumes at epoch 1, stops before epoch 2
+    with np.load(run / "backup" / "ema.npz") as d:
+        assert int(d["epoch"]) == 1
+    (run / "backup" / "latest.weights.h5").write_bytes(b"")
+    evaluated: list = []
+    _recording(monkeypatch, fer, evaluated)
+    fer.train(cfg)
+    assert _epochs(run) == [0, 1, 2]
+    for raw, avg in zip(evaluated[0], evaluated[2]):  # epoch 1 again: the average is its raw weights
+        np.testing.assert_allclose(avg, raw, atol=1e-6)
