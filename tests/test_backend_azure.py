@@ -703,13 +703,19 @@ def test_absurd_retry_after_is_cut_to_a_day_or_ignored(server: ReplayServer, ret
     assert info.value.retry_after == (None if waited == 0.25 else 86400.0)
 
 
-def test_upscaled_face_crop_keeps_to_max_upload_side(server: ReplayServer) -> None:
+@pytest.mark.parametrize(("limit", "box", "shape"), [
+    (128, FaceBox(200, 100, 50, 50), (128, 128)),  # a 90x90 crop upscaled towards 160 px, no further than 128
+    # the 100x40 face with its 40 px margins is a 180x120 crop: upscaled (its shorter side is under 160 px)
+    # until its longer side reaches the limit, 200 px, so 133 px high
+    (200, FaceBox(200, 100, 100, 40), (133, 200)),
+])
+def test_upscaled_face_crop_keeps_to_max_upload_side(server: ReplayServer, limit: int, box: FaceBox,
+                                                      shape: tuple[int, int]) -> None:
     server.play("one_face")
-    # a 90x90 crop is upscaled towards 160 px, but no further than max_upload_side
-    b = make(server, upload="face", max_upload_side=128, detector=_FixedDetector([FaceBox(200, 100, 50, 50)]))
+    b = make(server, upload="face", max_upload_side=limit, detector=_FixedDetector([box]))
     b.analyze(sample_face_frame())
     sent = cv2.imdecode(np.frombuffer(server.requests[0].body, np.uint8), cv2.IMREAD_COLOR)
-    assert sent.shape[:2] == (128, 128)
+    assert sent.shape[:2] == shape
 
 
 def test_tls_failure_is_not_retried() -> None:
@@ -763,13 +769,3 @@ def test_retry_after_from_the_message_is_cut_to_a_day() -> None:
 
     assert _retry_after({}, "Try again in 99999999 seconds.") == 86400.0
     assert _retry_after({"Retry-After": "Fri, 31 Dec 99999999999999999999 23:59:59 GMT"}, "") is None  # overflow
-
-
-def test_upscaled_oblong_face_crop_keeps_its_longer_side_within_max_upload_side(server: ReplayServer) -> None:
-    server.play("one_face")
-    # the 100x40 face with its 40 px margins is a 180x120 crop: upscaled (its shorter side is under 160 px)
-    # until its longer side reaches max_upload_side, 200 px, so 133 px high
-    b = make(server, upload="face", max_upload_side=200, detector=_FixedDetector([FaceBox(200, 100, 100, 40)]))
-    b.analyze(sample_face_frame())
-    sent = cv2.imdecode(np.frombuffer(server.requests[0].body, np.uint8), cv2.IMREAD_COLOR)
-    assert sent.shape[:2] == (133, 200)
