@@ -373,18 +373,20 @@ class SadnessMonitor:
             raise ArgumentTypeError("sample.reason must be a NoReadingReason or None, got "
                                     f"{_check.shown(sample.reason)}")
         t = _timestamp(sample.timestamp, "sample.timestamp")
-        _check.optional_number("sample.sadness", sample.sadness, 0.0, 1.0)  # before any state changes
+        sadness = _check.optional_number("sample.sadness", sample.sadness, 0.0, 1.0)  # before any state changes
         with self._lock:
-            event, point = self._decide(sample, t)
+            event, point = self._decide(sample, t, sadness)
         self._emit(self._sample_callbacks, point)
         if event is not None:
             self._publish(event)
         return event
 
-    def _decide(self, sample: MonitorSample, t: float) -> tuple[SadnessEvent | None, TimelinePoint]:
+    def _decide(self, sample: MonitorSample, t: float,
+                sadness: float | None) -> tuple[SadnessEvent | None, TimelinePoint]:
+        """The decision on one sample; ``t`` and ``sadness`` are the sample's, checked by :meth:`feed`."""
         o = self.options
         valid = sample.valid
-        s = _check.number("sample.sadness", sample.sadness, 0.0, 1.0) if valid else 0.0
+        s = sadness if valid and sadness is not None else 0.0
         if self._last_t is not None and t < self._last_t:
             # time went backwards (a clock stepped back): start the window and spell afresh, but carry the
             # cooldown still to run into the new time base, so that no second event fires too soon
@@ -470,7 +472,7 @@ class SadnessMonitor:
             if self._samples_total % 10 == 0 or len(self._calm) < 50:
                 self._baseline = self._adapted_baseline()
 
-        point = TimelinePoint(t, float(sample.sadness) if sample.sadness is not None else None, sample.reason,
+        point = TimelinePoint(t, sadness, sample.reason,
                               smoothed, enter, exit_, self._state(), event is not None)
         self.timeline.append(point)
         return event, point
