@@ -50,3 +50,43 @@ def test_pi_speaker_on_a_recording_and_without_a_camera(recording: Path, tmp_pat
     corrupt = run("pi_speaker.py", "--camera", str(recording), "--baseline", str(tmp_path / "me.json"), cwd=tmp_path)
     assert corrupt.returncode == 0 and "Traceback" not in corrupt.stderr, corrupt.stderr
     assert "baseline not loaded, calibrating afresh" in corrupt.stdout
+
+
+def test_asyncio_chatbot_runs_to_the_end_of_a_recording_and_fails_cleanly(recording: Path, tmp_path: Path) -> None:
+    out = run("asyncio_chatbot.py", "--camera", str(recording), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "monitor ended: 4 samples, 0 events" in out.stdout and "Buddy:" not in out.stdout
+    missing = run("asyncio_chatbot.py", "--camera", str(tmp_path / "no-such-clip.mp4"), cwd=tmp_path)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert missing.stdout.startswith("camera or model problem: no such file")
+
+
+def test_asyncio_chatbot_hands_an_event_from_the_monitor_thread_to_the_event_loop(fer_npz: Path,
+                                                                                   tmp_path: Path) -> None:
+    """70 calm samples calibrate the baseline, then 20 sad ones: the coroutine speaks once, mid-recording."""
+    from buddy_emotion import Detector
+
+    data = np.load(fer_npz)
+    public = data["usage"] == "PublicTest"
+    images, labels = data["images"][public], data["labels"][public]
+
+    def frame(face: np.ndarray) -> np.ndarray:
+        f = np.full((480, 640), 120, np.uint8)
+        f[120:360, 200:440] = cv2.resize(face, (240, 240), interpolation=cv2.INTER_CUBIC)
+        return cv2.cvtColor(f, cv2.COLOR_GRAY2BGR)
+
+    with Detector() as detector:  # the clearest faces of each kind, so the test is about the bridge
+        def by_sadness(label: int) -> list[int]:
+            ids = np.flatnonzero(labels == label)[:200]
+            return sorted(ids, key=lambda i: detector.detect_sadness(frame(images[i])).sadness or 0.0)
+
+        calm, sad = by_sadness(3)[:70], by_sadness(4)[-20:]
+    folder = tmp_path / "recording"
+    folder.mkdir()
+    for k, i in enumerate([*calm, *sad]):  # frames exist only in this test's temporary folder
+        cv2.imwrite(str(folder / f"{k:03d}.png"), frame(images[i]))
+    out = run("asyncio_chatbot.py", "--camera", str(folder), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("Buddy: You seem a bit down") == 1
+    assert "monitor ended: 90 samples, 1 events" in out.stdout
+    assert out.stdout.index("Buddy:") < out.stdout.index("monitor ended")
