@@ -105,9 +105,14 @@ def test_watch_dead_camera_one_line(capsys) -> None:
     assert err.startswith("buddy-emotion: error:") and "\n" not in err
 
 
-def test_console_script_runs() -> None:
-    out = subprocess.run([sys.executable, "-m", "buddy_emotion.cli", "--version"], capture_output=True, text=True)
+@pytest.mark.parametrize("module", ["buddy_emotion.cli", "buddy_emotion"])
+def test_console_script_runs(module: str) -> None:
+    """``python -m buddy_emotion`` is the command where its script is not on PATH (e.g. ``pip --user``)."""
+    out = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("buddy-emotion ")
+    bad = subprocess.run([sys.executable, "-m", module, "analyze", "no-such-file.png"], capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and bad.stderr.strip() == "buddy-emotion: error: file not found: no-such-file.png"
 
 
 def test_analyze_tta_changes_the_views(capsys) -> None:
