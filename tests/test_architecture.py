@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
     {"evaluation", "plotting", "testing"},
     {"training"},
     {"cli"},
+    {"__main__"},
 ]
 LEVEL = {part: i for i, layer in enumerate(LAYERS) for part in layer}
 TOP = "buddy_emotion (the public API)"
