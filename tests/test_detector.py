@@ -1,14 +1,29 @@
 from __future__ import annotations
 
+import copy
+import dataclasses
+import math
+import pickle
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
-from buddy_emotion import BackendUnavailableError, Detector, FaceBox, FaceEmotion, InvalidFrameError, NoReadingReason
+from buddy_emotion import (
+    BackendUnavailableError,
+    Detector,
+    DetectorOptions,
+    FaceBox,
+    FaceEmotion,
+    InvalidFrameError,
+    NoReadingReason,
+    backends,
+)
 from buddy_emotion.backends import EmotionBackend
-from buddy_emotion.errors import ArgumentTypeError
+from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 from buddy_emotion.testing import blank_frame
 
 
@@ -181,8 +196,10 @@ def test_reset_starts_a_new_stream_in_video_mode(astronaut_bgr: np.ndarray) -> N
         plain.reset()  # no video mode: nothing to forget
 
 
-def test_video_mode_starts_afresh_when_time_goes_back(astronaut_bgr: np.ndarray) -> None:
-    with Detector(track=True) as d:
+@pytest.mark.parametrize("make", [lambda: Detector(track=True),
+                                  lambda: Detector.from_options(DetectorOptions(running_mode="video"))])
+def test_video_mode_starts_afresh_when_time_goes_back(astronaut_bgr: np.ndarray, make: Callable[[], Detector]) -> None:
+    with make() as d:
         tracker = d.backend.detector  # type: ignore[attr-defined]
         assert d.detect_sadness(astronaut_bgr, timestamp=5.0).ok
         assert d.detect_sadness(astronaut_bgr, timestamp=6.0).ok and tracker._last is not None
@@ -262,3 +279,119 @@ def test_classify_faces_hands_a_plug_in_a_checked_list_and_returns_a_list() -> N
     with pytest.raises(InvalidFrameError):
         Detector(_Echo([])).classify_faces(None)  # type: ignore[arg-type]
     assert len(seen) == 1
+
+
+class _Recorded(_Scripted):
+    """Remembers the options each instance was built with (registered by name in the tests below)."""
+
+    built: list[dict[str, Any]] = []
+
+    def __init__(self, *, tta: bool = True, class_bias: dict | None = None, track: bool = False) -> None:
+        super().__init__([_face(0, 60, 0.6)])
+        self.built.append({"tta": tta, "class_bias": class_bias, "track": track})
+
+
+class _Untracked(_Recorded):
+    def __init__(self, *, tta: bool = True) -> None:  # no face tracker
+        super().__init__(tta=tta)
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    monkeypatch.setitem(backends._REGISTERED, "recorded", backends._Entry(_Recorded))
+    monkeypatch.setitem(backends._REGISTERED, "untracked", backends._Entry(_Untracked))
+    monkeypatch.setattr(_Recorded, "built", [])
+    return _Recorded.built
+
+
+@pytest.mark.parametrize(("options", "args", "kwargs"), [
+    (DetectorOptions("recorded"), ("recorded",), {}),
+    (DetectorOptions("recorded", threshold=0.7, min_face=60,
+                     backend_options={"tta": False, "class_bias": {"sadness": 0.1}}),
+     ("recorded",), {"threshold": 0.7, "min_face": 60, "tta": False, "class_bias": {"sadness": 0.1}}),
+    (DetectorOptions("recorded", running_mode="video", backend_options={"tta": False}),
+     ("recorded",), {"track": True, "tta": False}),
+])
+def test_options_build_what_the_keyword_form_builds(recorded: list, options: DetectorOptions, args: tuple,
+                                                    kwargs: dict) -> None:
+    by_options, by_keywords = Detector.from_options(options), Detector(*args, **kwargs)
+    assert recorded[0] == recorded[1] and len(recorded) == 2  # the backend got the same options
+    assert (by_options.threshold, by_options.min_face) == (by_keywords.threshold, by_keywords.min_face)
+    assert repr(by_options) == repr(by_keywords)
+    assert by_options.detect_sadness(FRAME, 1.0) == by_keywords.detect_sadness(FRAME, 1.0)
+
+
+def test_options_in_video_mode_build_the_tracker_of_track_true(astronaut_bgr: np.ndarray) -> None:
+    options = DetectorOptions(threshold=0.3, running_mode="video", backend_options={"tta": False})
+    with Detector.from_options(options) as a, Detector(threshold=0.3, track=True, tta=False) as b:
+        assert a.backend.detector.track and b.backend.detector.track  # type: ignore[attr-defined]
+        assert a.backend.views == b.backend.views  # type: ignore[attr-defined]
+        assert a.detect_sadness(astronaut_bgr, 1.0) == b.detect_sadness(astronaut_bgr, 1.0)
+    with Detector.from_options(DetectorOptions()) as plain:
+        assert not plain.backend.detector.track  # type: ignore[attr-defined]
+
+
+def test_video_mode_on_a_backend_without_a_tracker_is_refused(recorded: list) -> None:
+    with pytest.raises(InvalidArgumentError, match="running_mode='video' needs a backend with a face tracker; "
+                                                   "backend 'untracked' has none"):
+        Detector.from_options(DetectorOptions("untracked", running_mode="video"))
+    assert recorded == []  # refused before building anything
+    assert Detector.from_options(DetectorOptions("untracked")).backend_name == "scripted"
+
+
+@pytest.mark.parametrize(("name", "value", "error"), [
+    ("backend", None, ArgumentTypeError), ("backend", 5, ArgumentTypeError), ("backend", "", InvalidArgumentError),
+    ("threshold", 1.5, InvalidArgumentError), ("threshold", -0.1, InvalidArgumentError),
+    ("threshold", math.nan, InvalidArgumentError), ("threshold", "0.5", ArgumentTypeError),
+    ("threshold", True, ArgumentTypeError), ("threshold", None, ArgumentTypeError),
+    ("min_face", 0, InvalidArgumentError), ("min_face", 2.5, InvalidArgumentError),
+    ("min_face", math.inf, InvalidArgumentError), ("min_face", "40", ArgumentTypeError),
+    ("running_mode", "live_stream", InvalidArgumentError), ("running_mode", "VIDEO", InvalidArgumentError),
+    ("running_mode", None, ArgumentTypeError), ("running_mode", 1, ArgumentTypeError),
+    ("backend_options", None, ArgumentTypeError), ("backend_options", [("tta", False)], ArgumentTypeError),
+    ("backend_options", {1: False}, ArgumentTypeError), ("backend_options", {"track": True}, InvalidArgumentError),
+    ("backend_options", {"threshold": 0.3}, InvalidArgumentError),
+])
+def test_options_refuse_bad_values_naming_the_field(name: str, value: object, error: type) -> None:
+    with pytest.raises(error, match=name):
+        DetectorOptions(**{name: value})
+    with pytest.raises(error):  # replace() checks again
+        dataclasses.replace(DetectorOptions(), **{name: value})
+
+
+def test_options_are_immutable_and_copy_what_they_are_given() -> None:
+    given = {"tta": False}
+    options = DetectorOptions(threshold=np.float32(0.25), min_face=np.int64(50), backend_options=given)
+    given["tta"] = True  # the caller's dict is not the options' one
+    assert options.backend_options == {"tta": False}
+    assert type(options.threshold) is float and type(options.min_face) is int
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.threshold = 0.9  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        options.backend_options["tta"] = True  # type: ignore[index]
+    changed = dataclasses.replace(options, running_mode="video")
+    assert changed.running_mode == "video" and changed.backend_options == {"tta": False} and options != changed
+    text = repr(options)
+    assert text == ("DetectorOptions(backend='default', threshold=0.25, min_face=50, running_mode='image', "
+                    "backend_options={'tta': False})")
+    assert eval(text, {"DetectorOptions": DetectorOptions}) == options
+    assert pickle.loads(pickle.dumps(options)) == options == copy.deepcopy(options)
+
+
+def test_options_go_through_from_options_alone() -> None:
+    options = DetectorOptions(threshold=0.7)
+    for call in (lambda: Detector(options), lambda: Detector(threshold=0.7, options=options)):  # type: ignore[arg-type]
+        with pytest.raises(ArgumentTypeError, match=r"Detector.from_options\(options\), without other arguments"):
+            call()
+    with pytest.raises(TypeError):
+        Detector.from_options(options, threshold=0.6)  # type: ignore[call-arg]
+    with pytest.raises(ArgumentTypeError, match="options must be a DetectorOptions, got {'threshold': 0.7}"):
+        Detector.from_options({"threshold": 0.7})  # type: ignore[arg-type]
+
+
+def test_detector_options_is_exported_lazily() -> None:
+    code = ("import sys, buddy_emotion\n"
+            "print('buddy_emotion.detector' in sys.modules, buddy_emotion.DetectorOptions.__name__, "
+            "'DetectorOptions' in buddy_emotion.__all__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "DetectorOptions", "True"]

@@ -44,13 +44,14 @@ from buddy_emotion.types import FaceBox, FaceEmotion, NoReadingReason, SadnessRe
 if TYPE_CHECKING:
     from buddy_emotion.backends.base import EmotionBackend
     from buddy_emotion.cameras import Camera, open_camera
-    from buddy_emotion.detector import Detector
+    from buddy_emotion.detector import Detector, DetectorOptions
     from buddy_emotion.frames import load_image
     from buddy_emotion.monitor import Baseline, MonitorOptions, QualityGate, SadnessEvent, SadnessMonitor
 
 __all__ = [
     "__version__",
     "Detector",
+    "DetectorOptions",
     "SadnessMonitor",
     "MonitorOptions",
     "QualityGate",
@@ -87,6 +88,7 @@ __all__ = [
 
 _LAZY = {
     "Detector": "buddy_emotion.detector",
+    "DetectorOptions": "buddy_emotion.detector",
     "SadnessMonitor": "buddy_emotion.monitor",
     "MonitorOptions": "buddy_emotion.monitor",
     "QualityGate": "buddy_emotion.monitor",

@@ -2,25 +2,90 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any, Literal
 
 import numpy as np
 
 from buddy_emotion import backends as _backends
-from buddy_emotion._check import integer, number
+from buddy_emotion._check import integer, number, shown
 from buddy_emotion.backends.base import EmotionBackend, checked_crops
 from buddy_emotion.errors import ArgumentTypeError, BackendError, BuddyEmotionError, InvalidArgumentError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.labels import SADNESS
 from buddy_emotion.types import FaceEmotion, NoReadingReason, SadnessReading
 
-__all__ = ["Detector", "DEFAULT_THRESHOLD"]
+__all__ = ["Detector", "DetectorOptions", "DEFAULT_THRESHOLD"]
 
 DEFAULT_THRESHOLD = 0.5
 """Sadness probability at or above which a single reading counts as sad (``is_sad``)."""
+
+RunningMode = Literal["image", "video"]
+
+
+@dataclass(frozen=True, repr=False)
+class DetectorOptions:
+    """Everything :meth:`Detector.from_options` builds a detector from, checked here (MediaPipe Tasks' style).
+
+    Attributes:
+        backend: a registered backend name (looked up when the detector is built). A backend instance is
+            not an option: pass it to ``Detector(backend)``.
+        threshold: sadness probability (0..1) at which ``is_sad`` is True.
+        min_face: faces whose shorter side is below this many pixels (a whole number >= 1) give
+            ``FACE_TOO_SMALL``.
+        running_mode: ``"image"``: every frame on its own. ``"video"``: successive frames of one stream; the
+            backend's face tracker follows the face (``track=True``; ``default`` and ``keras`` have one,
+            other backends are refused when the detector is built), and a ``detect_sadness`` timestamp
+            earlier than the last one starts a new stream. There is no live-stream mode: the monitor's
+            ``run()`` reads a camera.
+        backend_options: passed to the backend (e.g. ``{"tta": False}``); kept as a read-only copy.
+            ``track`` is set by ``running_mode``, not here.
+
+    ``dataclasses.replace(options, threshold=0.6)`` gives a checked copy; the repr can be pasted back as code.
+    """
+
+    backend: str = "default"
+    threshold: float = DEFAULT_THRESHOLD
+    min_face: int = 40
+    running_mode: RunningMode = "image"
+    backend_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backend, str):
+            raise ArgumentTypeError(f"backend must be a backend name, got {shown(self.backend)}")
+        if not self.backend:
+            raise InvalidArgumentError("backend must be a non-empty backend name")
+        object.__setattr__(self, "threshold", number("threshold", self.threshold, 0.0, 1.0))
+        object.__setattr__(self, "min_face", integer("min_face", self.min_face, 1))
+        if not isinstance(self.running_mode, str):
+            raise ArgumentTypeError(f"running_mode must be 'image' or 'video', got {shown(self.running_mode)}")
+        if self.running_mode not in ("image", "video"):
+            raise InvalidArgumentError(f"running_mode must be 'image' or 'video', got {self.running_mode!r}")
+        if not isinstance(self.backend_options, Mapping):
+            raise ArgumentTypeError(f"backend_options must be a mapping, got {shown(self.backend_options)}")
+        own = {f.name for f in fields(self)}
+        for key in self.backend_options:
+            if not isinstance(key, str):
+                raise ArgumentTypeError(f"backend_options keys must be option names, got {shown(key)}")
+            if key == "track":
+                raise InvalidArgumentError("backend_options: set track with running_mode='video'")
+            if key in own:
+                raise InvalidArgumentError(f"backend_options: {key} is a DetectorOptions field, set it there")
+        object.__setattr__(self, "backend_options", MappingProxyType(dict(self.backend_options)))
+
+    def __repr__(self) -> str:
+        return (f"DetectorOptions(backend={self.backend!r}, threshold={self.threshold!r}, "
+                f"min_face={self.min_face!r}, running_mode={self.running_mode!r}, "
+                f"backend_options={dict(self.backend_options)!r})")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a mappingproxy cannot be pickled or copied: rebuild from a dict
+        return (DetectorOptions, (self.backend, self.threshold, self.min_face, self.running_mode,
+                                  dict(self.backend_options)))
 
 
 class Detector:
@@ -37,12 +102,16 @@ class Detector:
             :meth:`reset`), ``tta`` (test-time views), ``class_bias``, ``detector``, ``num_threads``,
             ``model_path`` with ``labels``. An option the backend does not take raises ``ArgumentTypeError``.
 
+    :meth:`from_options` builds the same detector from one :class:`DetectorOptions` value.
     The main face is the largest one (by box area); every face is in ``reading.faces``.
     A Detector is thread-safe; it is a context manager that closes a backend it created.
     """
 
     def __init__(self, backend: str | EmotionBackend = "default", *, threshold: float = DEFAULT_THRESHOLD,
                  min_face: int = 40, **backend_options: Any) -> None:
+        if isinstance(backend, DetectorOptions) or isinstance(backend_options.get("options"), DetectorOptions):
+            raise ArgumentTypeError("build a detector from DetectorOptions with Detector.from_options(options), "
+                                    "without other arguments")
         self.threshold = number("threshold", threshold, 0.0, 1.0)
         self.min_face = integer("min_face", min_face, 1)
         if isinstance(backend, EmotionBackend):
@@ -57,14 +126,35 @@ class Detector:
         self._lock = threading.Lock()
         self._last_ts: float | None = None  # the last timestamp a caller gave (video mode: new stream on a step back)
 
+    @classmethod
+    def from_options(cls, options: DetectorOptions) -> Detector:
+        """The detector the keyword form builds from the same values: ``Detector(options.backend,
+        threshold=..., min_face=..., **options.backend_options)``, with ``track=True`` in video mode.
+
+        Raises:
+            ArgumentTypeError: ``options`` is not a :class:`DetectorOptions`, or an option the backend does not take.
+            InvalidArgumentError: ``running_mode="video"`` with a backend that has no face tracker.
+            BackendError: as :func:`buddy_emotion.backends.create` (unknown name, missing extra, ...).
+        """
+        if not isinstance(options, DetectorOptions):
+            raise ArgumentTypeError(f"options must be a DetectorOptions, got {shown(options)}")
+        backend_options = dict(options.backend_options)
+        if options.running_mode == "video":
+            if "track" not in inspect.signature(_backends.get_class(options.backend)).parameters:
+                raise InvalidArgumentError(f"running_mode='video' needs a backend with a face tracker; backend "
+                                           f"{options.backend!r} has none: use running_mode='image'")
+            backend_options["track"] = True
+        return cls(options.backend, threshold=options.threshold, min_face=options.min_face, **backend_options)
+
     @property
     def backend_name(self) -> str:
         """The registry name of the backend's class (``"keras"`` for the default one)."""
         return self.backend.name
 
     def reset(self) -> None:
-        """Start a new stream in video mode (``track=True``): forget the tracked face, so that the next frame
-        is searched whole. Call it when switching cameras or videos. A no-op without video mode."""
+        """Start a new stream in video mode (``track=True``, ``running_mode="video"``): forget the tracked face,
+        so that the next frame is searched whole. Call it when switching cameras or videos. A no-op without
+        video mode."""
         reset = getattr(getattr(self.backend, "detector", None), "reset", None)
         if callable(reset):
             reset()
@@ -127,8 +217,8 @@ class Detector:
         Args:
             frame: HxWx3 uint8 BGR (OpenCV's convention), HxW grey or HxWx4 BGRA.
             timestamp: seconds to stamp the reading with: None (``time.time()``) or a finite number. In
-                video mode (``track=True``) a timestamp earlier than the last one given starts a new stream
-                (:meth:`reset`), e.g. a video replayed from its start.
+                video mode (``track=True``, ``running_mode="video"``) a timestamp earlier than the last one given
+                starts a new stream (:meth:`reset`), e.g. a video replayed from its start.
 
         Returns:
             A :class:`SadnessReading`; when there is no value its ``reason`` says why (no face, face
