@@ -6,8 +6,9 @@ option values that argparse can check exit with its usage message. Ctrl-C stops 
 Progress bars go to stderr, readings to stdout.
 
 One bad input does not lose the rest: ``analyze`` reports a file it cannot read and goes on with the next
-(status 2 at the end), and ``watch`` survives camera errors as ``SadnessMonitor.run`` does (a warning line,
-a wait of 1 s doubling up to 30 s for live cameras, a reopen; a replay gives up after 3 bad frames in a row).
+(status 2 at the end), and ``watch`` survives camera errors with the policy ``SadnessMonitor.run`` uses,
+:class:`~buddy_emotion.cameras.retry.CameraRetry` (a warning line, a wait of 1 s doubling up to 30 s for live
+cameras, a reopen; a replay gives up after 3 bad frames in a row).
 """
 
 from __future__ import annotations
@@ -339,39 +340,27 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def _survive_errors(cam: Any, *, backoff: float = 1.0, max_backoff: float = 30.0, max_errors: int | None = None,
                     deadline: float | None = None) -> Iterator[tuple[Any, float]]:
-    """``cam``'s frames, going on after read errors as ``SadnessMonitor.run`` does.
+    """``cam``'s frames, going on after read errors with the policy ``SadnessMonitor.run`` uses
+    (:class:`~buddy_emotion.cameras.retry.CameraRetry`: a wait of ``backoff`` s doubling up to ``max_backoff``
+    for live cameras, none for finite sources, a reopen of a camera that closed itself, giving up after
+    ``max_errors`` in a row, by default 3 for finite sources and never for live cameras).
 
-    Each error is one warning line on stderr; the loop waits ``backoff`` seconds (doubling up to
-    ``max_backoff``; not for finite sources, which have nothing to wait for), reopens a camera that
-    closed itself, and raises the error after ``max_errors`` in a row (default: 3 for finite sources,
-    never for live cameras). It ends at ``deadline`` (``time.monotonic()`` seconds), errors or not.
+    Each error is one warning line on stderr; giving up raises the last error. It ends at ``deadline``
+    (``time.monotonic()`` seconds), errors or not.
     """
-    from buddy_emotion.cameras import CameraEndOfStream
+    from buddy_emotion.cameras.retry import CameraRetry
 
-    limit = max_errors if max_errors is not None else (3 if cam.finite else None)
-    in_row, wait = 0, backoff
-    while deadline is None or time.monotonic() < deadline:
-        try:
-            item = cam.read()
-        except CameraEndOfStream:
+    def warn(error: Exception, _in_row: int, retry_in: float | None) -> None:
+        if retry_in is None:  # giving up: the error itself ends the command
             return
-        except (CameraError, ImageFileError) as e:
-            in_row += 1
-            if limit is not None and in_row >= limit:
-                raise
-            retry = "" if cam.finite else f"; retrying in {wait:g} s"
-            print(f"buddy-emotion: warning: {' '.join(str(e).splitlines())}{retry}", file=sys.stderr, flush=True)
-            if not cam.finite:
-                time.sleep(wait if deadline is None else max(0.0, min(wait, deadline - time.monotonic())))
-                wait = min(wait * 2.0, max_backoff)
-            if not cam.is_open:
-                try:
-                    cam.open()
-                except CameraError:
-                    pass  # the next read says so, and counts
-            continue
-        in_row, wait = 0, backoff
-        yield item
+        retry = "" if reads.finite else f"; retrying in {retry_in:g} s"
+        print(f"buddy-emotion: warning: {' '.join(str(error).splitlines())}{retry}", file=sys.stderr, flush=True)
+
+    reads = CameraRetry(cam, backoff=backoff, max_backoff=max_backoff, max_errors=max_errors, deadline=deadline,
+                        on_error=warn)
+    yield from reads
+    if reads.gave_up is not None:
+        raise reads.gave_up
 
 
 def cmd_backends(args: argparse.Namespace) -> int:
