@@ -1340,6 +1340,63 @@ def test_bad_frames_in_a_replay_are_marked_one_frame_apart(fps: float | None, st
     assert errors == pytest.approx([gap, 2 * gap])
 
 
+class _ClockedStop(threading.Event):
+    """A stop flag whose waits are recorded and, with a fake clock, pass at once and move the clock on."""
+
+    def __init__(self, clock: list[float] | None = None) -> None:
+        super().__init__()
+        self.clock = clock
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(float(timeout or 0.0))
+        if self.clock is not None:
+            self.clock[0] += timeout or 0.0
+        return self.is_set()
+
+
+def test_a_replay_with_bad_frames_retries_at_once() -> None:
+    """As the command line does: a file has nothing to wait for (the loop waited 1 s, 2 s, ... per bad frame)."""
+    statuses: list[MonitorStatus] = []
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0, on_status=statuses.append)
+    m._stop = stop = _ClockedStop()
+    final = m.run(_ReplayWithBadFrames(10.0, None), interval=2.0, backoff=5.0)
+    assert final.state == "ended" and final.camera_errors == 2
+    assert stop.waits == []
+    assert [s.retry_in for s in statuses if s.state == "reconnecting"] == [0.0, 0.0]
+
+
+def test_a_stop_during_a_backoff_wait_returns_promptly() -> None:
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    m.start(FakeCamera(fail_on=range(100)), interval=0.01, backoff=30.0)
+    deadline = time.monotonic() + 10
+    while m.status.state != "reconnecting" and time.monotonic() < deadline:
+        time.sleep(0.005)
+    t0 = time.monotonic()
+    status = m.stop(timeout=5)
+    assert time.monotonic() - t0 < 1.0 and not m.running
+    assert status.state == "stopped" and status.camera_errors == 1 and status.retry_in is None
+
+
+def test_duration_cuts_a_backoff_wait_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A camera that keeps failing: the loop ends at ``duration`` (it went on to the end of the wait under way)."""
+
+    class DeadWebcam(FakeCamera):
+        def read(self) -> tuple[np.ndarray, float]:
+            self.reads += 1
+            if self.reads > 50:  # what Ctrl-C would do, so that a regression fails instead of hanging
+                raise KeyboardInterrupt
+            raise CameraError("webcam 0 stopped delivering frames")
+
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    m._stop = stop = _ClockedStop(clock)
+    final = m.run(DeadWebcam(), interval=1.0, duration=10.0, backoff=1.0)
+    assert stop.waits == [1.0, 2.0, 4.0, 3.0] and clock[0] == 10.0  # not 1 + 2 + 4 + 8
+    assert final.state == "stopped" and final.camera_errors == 4 and final.retry_in is None
+
+
 @pytest.mark.parametrize("sadness", ["abc", [0.5], NAN, math.inf, 5.0, -0.5])
 def test_feed_checks_a_gated_samples_sadness_before_any_state_changes(sadness: Any) -> None:
     m = monitor_for()

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from buddy_emotion import _check
-from buddy_emotion.errors import ArgumentTypeError, BaselineError, CameraError, ImageFileError, InvalidFrameError
+from buddy_emotion.errors import ArgumentTypeError, BaselineError, InvalidFrameError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.monitor.baseline import Baseline, raise_level
 from buddy_emotion.monitor.options import MonitorOptions
@@ -549,10 +549,12 @@ class SadnessMonitor:
         and sampled every ``interval`` seconds of media time. The loop ends on :meth:`stop`, at the end of a
         finite source (``CameraEndOfStream``), after ``duration`` seconds or ``max_samples`` samples.
 
-        Camera errors are survived: the sample is marked ``CAMERA_ERROR`` in the timeline, the loop waits
-        ``backoff`` seconds (doubling up to ``max_backoff``), reopens a camera that closed itself and goes
-        on; :attr:`status` and ``on_status`` report it. It gives up (status ``"failed"``) after ``max_errors``
-        consecutive errors (default: never for live cameras, 3 for finite sources).
+        Camera errors are survived with the policy ``buddy-emotion watch`` uses
+        (:class:`~buddy_emotion.cameras.retry.CameraRetry`): the sample is marked ``CAMERA_ERROR`` in the
+        timeline, the loop waits ``backoff`` seconds (doubling up to ``max_backoff``, never past ``duration``;
+        finite sources do not wait), reopens a camera that closed itself and goes on; :attr:`status` and
+        ``on_status`` report it. It gives up (status ``"failed"``) after ``max_errors`` consecutive errors
+        (default: never for live cameras, 3 for finite sources).
 
         Returns:
             The final :class:`MonitorStatus`.
@@ -569,14 +571,9 @@ class SadnessMonitor:
         """
         interval, duration, max_samples, backoff, max_backoff, max_errors = self._run_args(
             camera, interval, duration, max_samples, backoff, max_backoff, max_errors)
-        finite = bool(getattr(camera, "finite", False))
-        if max_errors is None and finite:
-            max_errors = 3
-        try:
-            from buddy_emotion.cameras.base import CameraEndOfStream as _EndOfStream
-        except ImportError:  # pragma: no cover - the cameras package is part of the library
-            _EndOfStream = None  # type: ignore[assignment,misc]
+        from buddy_emotion.cameras.retry import CameraRetry, reopen  # loaded with the first camera loop
 
+        finite = bool(getattr(camera, "finite", False))
         own_thread = threading.current_thread() is self._thread
         opened_here = getattr(camera, "is_open", True) is False
         with self._cond:
@@ -592,56 +589,46 @@ class SadnessMonitor:
             self._stop.clear()
         start_wall = time.monotonic()
         samples = 0
-        errors_in_row = 0
-        wait = backoff
         next_media_t: float | None = None
         last_ts: float | None = None
         last_tick = 0.0  # time.monotonic() of the read that gave last_ts
+
+        def camera_error(e: Exception, in_row: int, retry_in: float | None) -> None:
+            if finite:  # media time: where the frame that failed would have been
+                err_t = (0.0 if last_ts is None else last_ts) + in_row * _frame_step(camera, interval)
+            elif last_ts is None:
+                err_t = time.time()
+            else:  # in the camera's own time base (not every live camera stamps time.time())
+                err_t = last_ts + (time.monotonic() - last_tick)
+            self._note_camera_error(err_t)
+            msg = f"{type(e).__name__}: {e}"
+            changes = dict(camera_errors=self.status.camera_errors + 1, consecutive_errors=in_row, last_error=msg,
+                           retry_in=retry_in)
+            if retry_in is None:  # gives up
+                self._set_status(state="failed", **changes)
+                return
+            self._set_status(state="reconnecting", **changes)
+            log.warning("camera error (%d in a row), retrying in %.1f s: %s", in_row, retry_in, msg)
+
+        def reopen_failed(e: Exception) -> None:
+            log.warning("camera reopen failed: %s", e)
+
         final = "stopped"
         try:
+            # the same policy as `buddy-emotion watch`: the cameras' own, reported here in status and timeline
+            reads = CameraRetry(camera, backoff=backoff, max_backoff=max_backoff, max_errors=max_errors,
+                                deadline=None if duration is None else start_wall + duration, stop=self._stop,
+                                finite=finite, on_error=camera_error, on_reopen_error=reopen_failed,
+                                on_recover=lambda: self._set_status(state="running", consecutive_errors=0,
+                                                                    retry_in=None))
             self._set_status(state="running", samples=0, events=self._events_total, consecutive_errors=0,
                              last_error=None, retry_in=None)
             if opened_here:
-                self._reopen(camera)  # a failure shows as a camera error at the first read, then backoff
-            while not self._stop.is_set():
-                if duration is not None and time.monotonic() - start_wall >= duration:
-                    break
-                if max_samples is not None and samples >= max_samples:
-                    break
-                tick = time.monotonic()
-                try:
-                    got = camera.read()
-                except (CameraError, ImageFileError, InvalidFrameError) as e:
-                    if _EndOfStream is not None and isinstance(e, _EndOfStream):
-                        final = "ended"
-                        break
-                    errors_in_row += 1
-                    if finite:  # media time: where the frame that failed would have been
-                        err_t = (0.0 if last_ts is None else last_ts) + errors_in_row * _frame_step(camera, interval)
-                    elif last_ts is None:
-                        err_t = time.time()
-                    else:  # in the camera's own time base (not every live camera stamps time.time())
-                        err_t = last_ts + (time.monotonic() - last_tick)
-                    self._note_camera_error(err_t)
-                    msg = f"{type(e).__name__}: {e}"
-                    total_errors = self.status.camera_errors + 1
-                    if max_errors is not None and errors_in_row >= max_errors:
-                        final = "failed"
-                        self._set_status(state="failed", camera_errors=total_errors, consecutive_errors=errors_in_row,
-                                         last_error=msg, retry_in=None)
-                        break
-                    self._set_status(state="reconnecting", camera_errors=total_errors,
-                                     consecutive_errors=errors_in_row, last_error=msg, retry_in=wait)
-                    log.warning("camera error (%d in a row), retrying in %.1f s: %s", errors_in_row, wait, msg)
-                    if self._stop.wait(wait):
-                        break
-                    wait = min(wait * 2.0, max_backoff)
-                    self._reopen(camera)
-                    continue
-                if errors_in_row:
-                    errors_in_row = 0
-                    wait = backoff
-                    self._set_status(state="running", consecutive_errors=0, retry_in=None)
+                failed = reopen(camera)  # a failure shows as a camera error at the first read, then backoff
+                if failed is not None:
+                    reopen_failed(failed)
+            for got in reads:
+                tick = reads.read_started
                 if not isinstance(got, (tuple, list)) or len(got) != 2:
                     raise ArgumentTypeError(f"camera.read() must return (frame, timestamp), got {type(got).__name__}")
                 frame, ts = got
@@ -663,6 +650,12 @@ class SadnessMonitor:
                 self._set_status(samples=samples, events=self._events_total)
                 if not finite:
                     self._stop.wait(max(0.0, interval - (time.monotonic() - tick)))
+                if max_samples is not None and samples >= max_samples:
+                    break
+            if reads.gave_up is not None:
+                final = "failed"  # camera_error() has said so
+            elif reads.ended:
+                final = "ended"
         except KeyboardInterrupt:  # Ctrl-C stops a blocking run(): not a failure
             raise
         except BaseException as e:
@@ -690,15 +683,14 @@ class SadnessMonitor:
         """:meth:`run`'s arguments checked (also by :meth:`start`, in the caller's thread)."""
         if not callable(getattr(camera, "read", None)):
             raise ArgumentTypeError(f"camera must have a read() method, got {type(camera).__name__}")
+        from buddy_emotion.cameras.retry import check_schedule
+
         interval = _positive("interval", interval)
-        backoff = _positive("backoff", backoff)
-        max_backoff = max(backoff, _positive("max_backoff", max_backoff))
+        backoff, max_backoff, max_errors = check_schedule(backoff, max_backoff, max_errors)
         if duration is not None:
             duration = _positive("duration", duration)
         if max_samples is not None:
             max_samples = _check.integer("max_samples", max_samples, 1)
-        if max_errors is not None:
-            max_errors = _check.integer("max_errors", max_errors, 1)
         return interval, duration, max_samples, backoff, max_backoff, max_errors
 
     def _note_camera_error(self, t: float) -> None:
@@ -706,14 +698,6 @@ class SadnessMonitor:
             enter, exit_ = self._levels()
             self.timeline.append(TimelinePoint(t, None, NoReadingReason.CAMERA_ERROR, None, enter, exit_,
                                                self._state()))
-
-    @staticmethod
-    def _reopen(camera: Any) -> None:
-        if getattr(camera, "is_open", True) is False and callable(getattr(camera, "open", None)):
-            try:
-                camera.open()
-            except (CameraError, ImageFileError) as e:
-                log.warning("camera reopen failed: %s", e)
 
     def start(self, camera: _CameraLike, interval: float = 2.0, **run_options: Any) -> SadnessMonitor:
         """Run :meth:`run` in a background daemon thread and return at once (``stop()`` ends it).

@@ -132,7 +132,8 @@ class MonitorStatus:
 
     ``state``: ``"idle"`` (not running), ``"running"``, ``"reconnecting"`` (camera errors, backing off),
     ``"ended"`` (a finite source ran out), ``"stopped"`` (by :meth:`~SadnessMonitor.stop`), ``"failed"``
-    (gave up, or an unexpected error: see ``last_error``).
+    (gave up, or an unexpected error: see ``last_error``). ``retry_in``: while ``"reconnecting"``, the
+    back-off in seconds before the next read (0 for finite sources, which do not wait).
     """
 
     state: str
