@@ -376,6 +376,9 @@ def test_options_are_immutable_and_copy_what_they_are_given() -> None:
                     "backend_options={'tta': False})")
     assert eval(text, {"DetectorOptions": DetectorOptions}) == options
     assert pickle.loads(pickle.dumps(options)) == options == copy.deepcopy(options)
+    # hashable like MonitorOptions (a dict key, a set member), equal options hashing alike
+    assert len({options, DetectorOptions(threshold=0.25, min_face=50, backend_options={"tta": False}),
+                changed}) == 2
 
 
 def test_options_go_through_from_options_alone() -> None:

@@ -83,6 +83,10 @@ class DetectorOptions:
                 f"min_face={self.min_face!r}, running_mode={self.running_mode!r}, "
                 f"backend_options={dict(self.backend_options)!r})")
 
+    def __hash__(self) -> int:  # a mappingproxy has no hash: hash the options' items (hashable values only)
+        return hash((self.backend, self.threshold, self.min_face, self.running_mode,
+                     tuple(sorted(self.backend_options.items()))))
+
     def __reduce__(self) -> tuple[Any, ...]:  # a mappingproxy cannot be pickled or copied: rebuild from a dict
         return (DetectorOptions, (self.backend, self.threshold, self.min_face, self.running_mode,
                                   dict(self.backend_options)))
