@@ -146,13 +146,64 @@ def test_retired_hint_mentions_detection_model(server: ReplayServer) -> None:
         make(server, detection_model="detection_03").analyze(sample_face_frame())
 
 
-def test_other_bad_argument_is_not_called_retired(server: ReplayServer) -> None:
+def _answer_400(server: ReplayServer, code: str, message: str, status: int = 400) -> None:
     fixture = load_fixture("emotion_retired")
-    fixture["responses"][0]["body"]["error"]["message"] = "Invalid argument detectionModel."
+    fixture["responses"][0]["status"] = status
+    fixture["responses"][0]["body"]["error"] = {"code": code, "message": message}
     server.play(fixture)
+
+
+# The messages are the documented ones (Face API error codes; "Only face attributes ..." as answered for
+# detection_03; "Invalid argument returnFaceAttributes." as answered for an attribute the service refuses),
+# except the two that say "deprecated" and "retired", which are invented: the real retirement text is unknown.
+@pytest.mark.parametrize(("code", "message"), [
+    ("BadArgument", "Invalid argument returnFaceAttributes."),
+    ("BadArgument", "Invalid argument returnFaceAttributes: 'emotion' is not supported."),
+    ("BadArgument", "Only face attributes 'accessories,blur,exposure,glasses,headpose,mask,noise,occlusion,"
+                    "qualityforrecognition' are supported by detection_01."),
+    ("BadArgument", "Emotion is deprecated."),
+    ("BadArgument", "This feature has been retired."),
+    ("UnsupportedFeature", "Feature is not supported."),
+])
+def test_400_about_the_attribute_is_called_retired(server: ReplayServer, code: str, message: str) -> None:
+    _answer_400(server, code, message)
+    with pytest.raises(EmotionAttributeRetiredError) as info:
+        make(server).analyze(sample_face_frame())
+    assert message[:20] in str(info.value) and server.calls == 1
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    ("BadArgument", "Invalid argument detectionModel."),
+    ("BadArgument", "'recognitionModel' is invalid."),
+    ("BadArgument", "Request body is invalid."),
+    ("BadArgument", "JSON parsing error."),
+    ("BadArgument", "Content-Type application/xml is not supported."),
+    ("BadArgument", "Argument targetFace out of range."),
+    ("BadArgument", ""),
+    ("InvalidURL", "Invalid image URL."),
+])
+def test_other_bad_argument_is_not_called_retired(server: ReplayServer, code: str, message: str) -> None:
+    _answer_400(server, code, message)
     with pytest.raises(ServiceError, match="rejected the request") as info:
         make(server).analyze(sample_face_frame())
     assert not isinstance(info.value, EmotionAttributeRetiredError)
+    assert f"HTTP 400 {code}" in str(info.value) and message in str(info.value) and server.calls == 1
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    ("InvalidImage", "Decoding error, image format unsupported."),
+    ("InvalidImageSize", "Image size is too small."),
+    ("InvalidImageSize", "Image size is too big."),
+])
+def test_bad_image_is_a_service_error_that_says_so(server: ReplayServer, code: str, message: str) -> None:
+    _answer_400(server, code, message)
+    sleep = FakeSleep()
+    with pytest.raises(ServiceError, match="rejected the uploaded image") as info:
+        make(server, sleep=sleep).analyze(sample_face_frame())
+    assert not isinstance(info.value, EmotionAttributeRetiredError)
+    msg = str(info.value)
+    assert f"HTTP 400 {code}: {message}" in msg and "1 KB" in msg and "max_upload_side" in msg and "\n" not in msg
+    assert server.calls == 1 and sleep.waits == []  # the same image would be refused again
 
 
 def test_face_without_emotion_attribute(server: ReplayServer) -> None:

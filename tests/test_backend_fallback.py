@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from azure_replay import FakeClock, ReplayServer, clear_network_env, offline_env, server  # noqa: F401 - fixtures
+from azure_replay import (  # noqa: F401 - fixtures
+    FakeClock,
+    ReplayServer,
+    clear_network_env,
+    load_fixture,
+    offline_env,
+    server,
+)
 
 from buddy_emotion import backends
 from buddy_emotion.backends.azure import NO_KEY_REASON, AzureFaceBackend
@@ -85,6 +92,20 @@ def test_falls_back_to_default(server: ReplayServer, fixture: str, error: str) -
     fb.analyze(sample_face_frame())  # cooling down: Azure is not asked again
     assert server.calls == calls
     fb.close()
+
+
+@pytest.mark.parametrize(("code", "message", "error"), [
+    ("BadArgument", "Request body is invalid.", "ServiceError: Azure Face rejected the request"),
+    ("InvalidImageSize", "Image size is too small.", "ServiceError: Azure Face rejected the uploaded image"),
+])
+def test_other_400_falls_back_as_a_service_error(server: ReplayServer, code: str, message: str, error: str) -> None:
+    fixture = load_fixture("emotion_retired")
+    fixture["responses"][0]["body"]["error"] = {"code": code, "message": message}
+    server.play(fixture)
+    with FallbackBackend([azure(server), "default"], cooldown=60.0, clock=FakeClock(100.0)) as fb:
+        assert fb.analyze(sample_face_frame())[0].backend == LOCAL
+        first = fb.status()[0]
+        assert not first.healthy and first.error is not None and first.error.startswith(error), first.error
 
 
 def test_cooldown_then_first_is_tried_again(server: ReplayServer) -> None:

@@ -2,7 +2,8 @@
 
 Microsoft retired the emotion attribute on 30 June 2023 (Responsible AI standard; Face is now Limited
 Access): for most resources a request for it fails with ``400 BadArgument``, which this backend turns
-into :class:`~buddy_emotion.errors.EmotionAttributeRetiredError` naming the local backends. Grandfathered
+into :class:`~buddy_emotion.errors.EmotionAttributeRetiredError` naming the local backends when the answer
+points at the attribute; other 400s (a bad image, a bad request) stay plain ``ServiceError``. Grandfathered
 resources, Azure Stack and compatible endpoints still answer, and this backend serves them. See
 ``docs/azure.md``.
 
@@ -440,11 +441,7 @@ class AzureFaceBackend(EmotionBackend):
         code = str(getattr(err, "code", "") or "")
         message = str(getattr(err, "message", "") or "") or str(getattr(exc, "message", "") or exc)
         detail = self._redact(f"{code}: {message}" if code and code != str(status) else message)
-        lowered = f"{code} {message}".lower()
-        about_attribute = any(w in lowered for w in ("emotion", "returnfaceattributes", "attribute"))
-        about_other = any(w in lowered for w in ("detectionmodel", "recognitionmodel", "faceidtimetolive"))
-        if status in (400, 403) and (about_attribute or (code in ("BadArgument", "UnsupportedFeature")
-                                                         and not about_other)):
+        if status in (400, 403) and _is_retirement(code, message):
             hint = ("" if self.detection_model == "detection_01" else
                     f"; note that only detection_model='detection_01' returns emotions, not {self.detection_model!r}")
             return EmotionAttributeRetiredError(
@@ -453,6 +450,11 @@ class AzureFaceBackend(EmotionBackend):
                 "Access; only grandfathered resources, Azure Stack or compatible endpoints still return it. "
                 f"Use a local backend instead: {', '.join(repr(n) for n in LOCAL_BACKENDS)}, or "
                 f"backends.create('fallback', backends=['azure', 'default']){hint}"
+            ), None
+        if status == 400 and code.lower().startswith("invalidimage"):  # InvalidImage, InvalidImageSize
+            return ServiceError(
+                f"Azure Face rejected the uploaded image (HTTP 400 {detail}); it takes JPEG, PNG, GIF or BMP files "
+                "of 1 KB to 6 MB (lower max_upload_side or jpeg_quality for a large frame)"
             ), None
         if status in (401, 403):
             return AuthenticationError(
@@ -516,7 +518,8 @@ class AzureFaceBackend(EmotionBackend):
             RateLimitError: HTTP 429 (``retry_after`` from ``Retry-After``) or the client-side limit.
             ServiceUnavailableError: 5xx, time-outs, refused connections, DNS failures (after the retries), TLS
                 failures.
-            ServiceError: malformed JSON and other rejected requests.
+            ServiceError: malformed JSON, an image the service refuses (HTTP 400 ``InvalidImage``,
+                ``InvalidImageSize``) and other rejected requests.
         """
         frame = validate_frame(frame)
         if self._closed:
@@ -564,6 +567,29 @@ def _reply_number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError, OverflowError):
         return math.nan
+
+
+_OTHER_ARGUMENTS = ("detectionmodel", "recognitionmodel", "faceidtimetolive", "targetface", "request body",
+                    "json", "image", "url", "media", "content")
+"""Words of a 400 about something other than the attribute (Face's documented ``BadArgument`` messages)."""
+
+
+def _is_retirement(code: str, message: str) -> bool:
+    """Whether a 400/403 ``code`` and ``message`` say that the emotion attribute is refused.
+
+    True when the answer points at the attribute (``emotion``, ``returnFaceAttributes``, "face attributes"),
+    or is ``UnsupportedFeature``, or is a ``BadArgument`` that says something is retired, deprecated or
+    unsupported without naming another argument. False for image errors (``InvalidImage``,
+    ``InvalidImageSize``) and for other ``BadArgument`` answers (request body, JSON, models, ``targetFace``).
+    The real retirement text is unconfirmed, so a 400 naming ``returnFaceAttributes`` counts as retirement.
+    """
+    if code.lower().startswith("invalidimage"):
+        return False
+    lowered = message.lower()
+    if "emotion" in lowered or "attribute" in lowered or code == "UnsupportedFeature":
+        return True
+    says_gone = any(w in lowered for w in ("retired", "deprecated", "unsupported", "not supported", "no longer"))
+    return code == "BadArgument" and says_gone and not any(w in lowered for w in _OTHER_ARGUMENTS)
 
 
 def _retry_after(headers: Any, message: str) -> float | None:
