@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from buddy_emotion import landmarks as L
 from buddy_emotion.backends.dlib import DlibBackend, bundled_model_card, bundled_model_path, load_model, predict_proba
-from buddy_emotion.errors import MissingDependencyError, ModelFileError
+from buddy_emotion.errors import InvalidArgumentError, MissingDependencyError, ModelFileError
 from buddy_emotion.labels import FER2013_ORDER
 from buddy_emotion.testing import BackendContract
 
@@ -450,6 +450,27 @@ def test_numpy_mlp_learns_and_matches_the_backends_inference() -> None:
     assert info["acc"] > 0.9, info  # seven well-separated clusters
     model = {**params, "prior": np.full(7, 1 / 7, np.float32)}  # the prior is for failed fits only
     np.testing.assert_allclose(predict_proba(model, xv), forward(params, xv), atol=1e-5)
+
+
+@pytest.mark.parametrize("hidden", [0, 16])
+def test_training_scores_with_the_backends_forward_pass(hidden: int) -> None:
+    from buddy_emotion.training.dlib_features import forward
+
+    rng = np.random.default_rng(3)
+    d = 12
+    params = {"mean": rng.normal(0, 1, d).astype(np.float32), "scale": rng.uniform(0.5, 2, d).astype(np.float32),
+              "w2": rng.normal(0, 1, (hidden or d, 7)).astype(np.float32), "b2": rng.normal(0, 1, 7).astype(np.float32)}
+    if hidden:
+        params |= {"w1": rng.normal(0, 1, (d, hidden)).astype(np.float32),
+                   "b1": rng.normal(0, 1, hidden).astype(np.float32)}
+    x = rng.normal(0, 3, (50, d)).astype(np.float32)
+    # bit for bit, on the training's parameters (which hold no prior): the epoch is chosen and the card's
+    # figures are measured with the very arithmetic the backend runs
+    expected = predict_proba({**params, "prior": np.full(7, 1 / 7, np.float32)}, x)
+    np.testing.assert_array_equal(forward(params, x), expected)
+    np.testing.assert_array_equal(predict_proba(params, x), expected)
+    with pytest.raises(InvalidArgumentError, match="classifier's arrays"):
+        predict_proba({k: v for k, v in params.items() if k != "w2"}, x)  # the arrays it does use are required
 
 
 def test_landmarks_of_registered_crops(fer_npz) -> None:

@@ -64,7 +64,9 @@ def bundled_model_card() -> dict[str, Any]:
         raise ModelFileError(f"the dlib model card is missing or corrupt: {path} ({e})") from None
 
 
-_NEED = ("mean", "scale", "w2", "b2", "prior")
+_FORWARD = ("mean", "scale", "w2", "b2")
+"""Arrays the forward pass needs (plus ``w1``/``b1`` for a hidden layer)."""
+_NEED = (*_FORWARD, "prior")
 
 
 def load_model(path: str | Path) -> dict[str, np.ndarray]:
@@ -100,13 +102,17 @@ def load_model(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def predict_proba(model: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    """Pure-numpy forward pass: (N, features) -> (N, 7) probabilities in FER-2013 order.
+    """Pure-numpy forward pass: (N, features) -> (N, 7) float64 probabilities in FER-2013 order.
+
+    ``model`` is what :func:`load_model` returns, or the training's parameters (``prior`` is not used here).
+    The arithmetic is float32 up to the logits, then float64. Training selects and scores with this function.
 
     Raises:
-        ValueError: ``model`` is not what :func:`load_model` returns, or ``x`` is not (N, features) numbers.
+        ValueError: ``model`` lacks the classifier's arrays, or ``x`` is not (N, features) finite numbers.
     """
-    if not isinstance(model, dict) or any(k not in model for k in _NEED) or ("w1" in model and "b1" not in model):
-        raise InvalidArgumentError(f"model must be the dict of arrays load_model() returns (with {', '.join(_NEED)})")
+    if not isinstance(model, dict) or any(k not in model for k in _FORWARD) or ("w1" in model and "b1" not in model):
+        raise InvalidArgumentError("model must be a dict of the classifier's arrays, as load_model() returns "
+                                   f"(with {', '.join(_FORWARD)}, and b1 with w1)")
     try:
         x = np.asarray(x, dtype=np.float32)
     except (TypeError, ValueError):

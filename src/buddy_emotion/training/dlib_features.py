@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from buddy_emotion import landmarks as L
+from buddy_emotion.backends.dlib import predict_proba
 from buddy_emotion.labels import FER2013_ORDER
 
 UPSCALE = 192
@@ -93,11 +94,9 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    """Class probabilities (the same arithmetic as the backend's inference)."""
-    z = (x - params["mean"]) / params["scale"]
-    if "w1" in params:
-        z = np.maximum(z @ params["w1"] + params["b1"], 0.0)
-    return softmax(z @ params["w2"] + params["b2"])
+    """(N, 7) class probabilities of features ``x``: the backend's own :func:`predict_proba`, so the epoch is
+    selected and scored with exactly the arithmetic used at inference."""
+    return predict_proba(params, x)
 
 
 def train_mlp(x: np.ndarray, y: np.ndarray, xv: np.ndarray, xv_m: np.ndarray, yv: np.ndarray, *, hidden: int,
