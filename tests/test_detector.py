@@ -99,7 +99,7 @@ def test_default_detector_on_astronaut(astronaut_bgr: np.ndarray) -> None:
     with Detector() as d:
         r = d.detect_sadness(astronaut_bgr)
         assert d.detect_sadness(blank_frame()).reason is NoReadingReason.NO_FACE
-    assert r.ok and r.face_count == 1 and r.backend == "keras"
+    assert r.ok and r.face_count == 1 and r.backend == "keras" and d.backend_name == "keras"  # as README says
     # her face: roughly x 170..280, y 60..170 in the 512x512 image
     assert r.box is not None and 150 < r.box.center[0] < 300 and 50 < r.box.center[1] < 200
     assert abs(sum(r.scores.values()) - 1) < 1e-3
