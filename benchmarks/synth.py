@@ -56,6 +56,20 @@ def background(rng: np.random.Generator, kind: str = "plain") -> np.ndarray:
     return im[y:y + H, x:x + W].astype(np.float32)
 
 
+def paste(bg: np.ndarray, face: np.ndarray, side: int, x0: int, y0: int, gain: float) -> np.ndarray:
+    """``bg`` (HxW float32, changed in place) with ``face`` (grey) upscaled to ``side`` px and times ``gain``
+    pasted with its top-left corner at ``(x0, y0)``, as a BGR uint8 frame. The corner may put part of the
+    face outside the frame: that part is cut off, as by a camera's field of view."""
+    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    h, w = bg.shape
+    fx0, fy0 = max(0, -x0), max(0, -y0)  # first face column / row inside the frame
+    fx1, fy1 = min(side, w - x0), min(side, h - y0)
+    if fx1 > fx0 and fy1 > fy0:
+        bg[y0 + fy0:y0 + fy1, x0 + fx0:x0 + fx1] = big[fy0:fy1, fx0:fx1] * gain
+    frame = np.clip(bg, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+
+
 def make_frame(face: np.ndarray | None, side: int, rng: np.random.Generator,
                kind: str = "plain") -> tuple[np.ndarray, tuple[int, int]]:
     """A 640x480 BGR frame with ``face`` (grey, 48x48) upscaled to ``side`` px at a random place.
@@ -66,9 +80,6 @@ def make_frame(face: np.ndarray | None, side: int, rng: np.random.Generator,
     if face is None:
         frame = np.clip(bg, 0, 255).astype(np.uint8)
         return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), (-1, -1)
-    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     gain = rng.uniform(0.6, 1.3)
     x0, y0 = int(rng.integers(0, W - side)), int(rng.integers(0, H - side))
-    bg[y0:y0 + side, x0:x0 + side] = big * gain
-    frame = np.clip(bg, 0, 255).astype(np.uint8)
-    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), (x0, y0)
+    return paste(bg, face, side, x0, y0, gain), (x0, y0)
