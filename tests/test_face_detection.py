@@ -110,7 +110,8 @@ def test_subpixel_candidates_give_no_box_instead_of_an_error() -> None:
     assert detector._boxes([([10.0, 10.0, 0.35, 0.35], 0.2), ([5.0, 5.0, 12.0, 0.4], 0.2)], 0, 0, 57, 35) == []
     assert detector._boxes([([5.0, 5.0, 0.4, 12.0], 0.2)], 0, 0, 57, 35) == []  # narrow, not flat
     # a candidate of half a pixel or more rounds to a 1-pixel side: kept when min_face allows it
-    assert detector._boxes([([10.0, 10.0, 0.7, 0.7], 0.2)], 0, 0, 57, 35) == [(FaceBox(10, 10, 1, 1), 0.2)]
+    assert detector._boxes([([10.0, 10.0, 0.7, 0.7], 0.2)], 0, 0, 57, 35) == [(FaceBox(10, 10, 1, 1),
+                                                                            FaceBox(10, 10, 1, 1), 0.2)]
     # end to end: on this 57x35 noise frame the model gives a 0.35 px candidate of score 0.11
     noise = np.random.default_rng(2).integers(0, 256, (35, 57, 3), dtype=np.uint8)
     assert all(box.width >= 1 and box.height >= 1 for box in detector.detect(noise))
@@ -182,6 +183,29 @@ def test_crop_face_follows_the_detector_convention(blaze: BlazeFaceDetector) -> 
     edge = crop_face(gray, FaceBox(0, 0, 40, 40), scale=2.0)
     assert edge.shape == (48, 48)
 
+
+
+@pytest.mark.parametrize("track", [False, True])
+@pytest.mark.parametrize(("edge", "share"), [("left", 0.3), ("right", 0.15), ("top", 0.15), ("bottom", 0.3)])
+def test_extent_of_a_face_cut_by_the_frame_edge_is_the_whole_face(edge: str, share: float, track: bool) -> None:
+    """The astronaut with part of its face past one edge: the box stays inside the frame, as detect gives
+    it, and the extent is the network's box before clipping, which matches the whole face's box."""
+    gray = cv2.cvtColor(sample_face_frame(), cv2.COLOR_BGR2GRAY)
+    whole = BlazeFaceDetector().detect(gray)[0]
+    k = round(share * whole.width)
+    x0, y0 = {"left": (whole.x + k, 0), "top": (0, whole.y + k)}.get(edge, (0, 0))
+    x1, y1 = {"right": (whole.right - k, 512), "bottom": (512, whole.bottom - k)}.get(edge, (512, 512))
+    part = np.ascontiguousarray(gray[y0:y1, x0:x1])
+    det = BlazeFaceDetector(track=track)
+    for _ in range(2):  # in video mode: a whole-frame search, then a search of the region around the face
+        (box, extent), = det.detect_extents(part)
+        assert box == extent.clip(x1 - x0, y1 - y0)
+        back = FaceBox(extent.x + x0, extent.y + y0, extent.width, extent.height)  # in the whole frame's pixels
+        seen = FaceBox(box.x + x0, box.y + y0, box.width, box.height)
+        assert back.iou(whole) > max(0.8, seen.iou(whole) + 0.05)
+    assert det.full_searches == (1 if track else 2)
+    still = BlazeFaceDetector()
+    assert [b for b, _ in still.detect_extents(part)] == still.detect(part)
 
 @pytest.mark.fer
 def test_finds_pasted_fer_faces(fer_npz) -> None:
@@ -317,6 +341,8 @@ GRAY = cv2.cvtColor(sample_face_frame(), cv2.COLOR_BGR2GRAY)
     (GRAY, FaceBox(200000, 200000, 50, 50), {}, ValueError),  # would pad to 160 GB
     (GRAY, FaceBox(-300, 0, 100, 100), {}, ValueError),
     (GRAY, FaceBox(0, 0, 100000, 100000), {}, ValueError),  # a crop far larger than the frame
+    (GRAY, FaceBox(0, 0, 50, 50), {"pad": "reflect"}, ValueError),
+    (GRAY, FaceBox(0, 0, 50, 50), {"pad": None}, ValueError),
 ])
 def test_crop_face_rejects_bad_input(gray, box, kwargs: dict, exc: type) -> None:
     with pytest.raises(exc):
@@ -338,6 +364,21 @@ def test_crop_face_pads_like_replicating_the_whole_frame(box: FaceBox, scale: fl
     want = cv2.resize(want, (48, 48), interpolation=cv2.INTER_AREA if s > 48 else cv2.INTER_LINEAR)
     assert np.array_equal(crop_face(GRAY, box, scale=scale, shift=shift), want)
 
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_crop_face_pad_mean_fills_the_outside_with_the_inside_mean(colour: bool) -> None:
+    """``pad="mean"``: the part of the crop past the frame is the mean of the part inside, per channel; the
+    part inside is the same as with edge padding."""
+    frame = sample_face_frame() if colour else GRAY
+    box = FaceBox(-100, 150, 200, 200)  # the crop is 200 px: its left 100 columns lie past the frame's left edge
+    got = crop_face(frame, box, size=200, scale=1.0, pad="mean").astype(float)
+    inside = frame[150:350, 0:100].astype(float)
+    assert np.allclose(got[:, :100], inside.mean(axis=(0, 1)), atol=0.5)
+    assert np.array_equal(got[:, 100:], inside)
+    assert np.array_equal(crop_face(frame, box, size=200, scale=1.0, pad="edge")[:, 100:], inside)
+    inner = FaceBox(100, 100, 80, 80)  # nothing to fill: both pads give the same crop
+    assert np.array_equal(crop_face(frame, inner, pad="mean"), crop_face(frame, inner))
 
 @pytest.mark.parametrize("gray,width,exc", [(GRAY, 0, ValueError), (GRAY, -5, ValueError),
                                             (GRAY, float("nan"), ValueError), (GRAY, "x", ValueError),

@@ -16,6 +16,13 @@ around its centre, scaled by ``scale`` and shifted down by ``shift`` (both fract
 padded by edge replication where it leaves the frame, and resized with area interpolation. Each
 detector has its own box geometry, so each carries the ``fer_crop = (scale, shift)`` measured for it
 (``benchmarks/bench_crop.py``).
+
+Faces partly outside the frame: boxes are reported clipped to the frame. Where at least a tenth of the
+face lies outside (by the detector's unclipped estimate of the whole face, ``detect_extents``, which
+BlazeFace gives), the ``keras`` backend crops around that estimate instead, so that the face keeps the
+scale and centre of the same face seen whole, and fills the missing part with the mean grey of the rest
+(``pad="mean"``): replicating the frame's edge across a third of the crop cost accuracy
+(``benchmarks/bench_edge.py``, ``docs/model-card.md``).
 """
 
 from __future__ import annotations
@@ -50,6 +57,11 @@ class FaceDetector(Protocol):
 
     A detector may also carry ``fer_crop = (scale, shift)``: the :func:`crop_face` arguments that turn
     its boxes into FER-2013-like crops. Without it the Haar values are used.
+
+    It may also have ``detect_extents(gray) -> list[tuple[FaceBox, FaceBox]]``: per face, in the order of
+    ``detect``, the box ``detect`` reports (clipped to the frame) and the detector's estimate of the whole
+    face, which may reach past the frame edge. The ``keras`` backend then crops a face with a tenth or more
+    of it outside the frame around that estimate, and still reports the box.
     """
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]: ...
@@ -106,17 +118,19 @@ def downscaled(gray: np.ndarray, width: int) -> tuple[np.ndarray, float]:
 
 
 def crop_face(gray: np.ndarray, box: FaceBox, size: int = 48, scale: float = FER_CROP_SCALE,
-              shift: float = FER_CROP_SHIFT) -> np.ndarray:
+              shift: float = FER_CROP_SHIFT, *, pad: str = "edge") -> np.ndarray:
     """A ``size`` x ``size`` uint8 face crop following the FER-2013 convention (see module doc).
 
     ``gray`` is the frame the box was found in: usually grey (H, W); a colour (H, W, 3) frame gives a colour
-    crop, for models that take colour.
+    crop, for models that take colour. ``pad`` fills the part of the crop outside the frame: ``"edge"``
+    replicates the frame's border pixels, ``"mean"`` uses the mean level of the part inside (per channel).
 
     Raises:
         InvalidFrameError: ``gray`` is not an accepted frame.
         TypeError: ``box`` is not a :class:`FaceBox`.
-        ValueError: ``size`` < 1, ``scale`` <= 0, a non-finite ``scale`` or ``shift``, or a crop that lies
-            outside the frame or is more than :data:`MAX_CROP_RATIO` times the frame's longer side.
+        ValueError: ``size`` < 1, ``scale`` <= 0, a non-finite ``scale`` or ``shift``, a ``pad`` other than
+            ``"edge"`` or ``"mean"``, or a crop that lies outside the frame or is more than
+            :data:`MAX_CROP_RATIO` times the frame's longer side.
     """
     import cv2
 
@@ -126,6 +140,8 @@ def crop_face(gray: np.ndarray, box: FaceBox, size: int = 48, scale: float = FER
     size = integer("size", size, 1)
     scale = number("scale", scale, 0.0, open_lo=True)
     shift = number("shift", shift)
+    if pad not in ("edge", "mean"):
+        raise InvalidArgumentError(f"pad must be 'edge' or 'mean', got {pad!r}")
     side = max(box.width, box.height) * scale
     cx, cy = box.center
     cy += shift * max(box.width, box.height)
@@ -137,10 +153,14 @@ def crop_face(gray: np.ndarray, box: FaceBox, size: int = 48, scale: float = FER
                                    f"{MAX_CROP_RATIO} times the {w}x{h} frame")
     if x0 >= w or y0 >= h or x0 + s <= 0 or y0 + s <= 0:
         raise InvalidArgumentError(f"box {box} (crop at x={x0}, y={y0}, side {s}) lies outside the {w}x{h} frame")
-    # only the part inside the frame, padded by edge replication where the crop leaves the frame
+    # only the part inside the frame, padded where the crop leaves the frame
     crop = gray[max(y0, 0):min(y0 + s, h), max(x0, 0):min(x0 + s, w)]
     top, left, bottom, right = max(0, -y0), max(0, -x0), max(0, y0 + s - h), max(0, x0 + s - w)
     if top or left or bottom or right:
-        crop = cv2.copyMakeBorder(crop, top, bottom, left, right, cv2.BORDER_REPLICATE)
+        if pad == "edge":
+            crop = cv2.copyMakeBorder(crop, top, bottom, left, right, cv2.BORDER_REPLICATE)
+        else:
+            mean = [float(v) for v in np.atleast_1d(crop.mean(axis=(0, 1)))]
+            crop = cv2.copyMakeBorder(crop, top, bottom, left, right, cv2.BORDER_CONSTANT, value=mean)
     interp = cv2.INTER_AREA if s > size else cv2.INTER_LINEAR
     return cv2.resize(crop, (size, size), interpolation=interp)

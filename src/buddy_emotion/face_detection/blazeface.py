@@ -204,22 +204,24 @@ class BlazeFaceDetector:
             self._last = None
 
     def _boxes(self, rects: list[tuple[list[float], float]], dx: int, dy: int, w: int,
-               h: int) -> list[tuple[FaceBox, float]]:
+               h: int) -> list[tuple[FaceBox, FaceBox, float]]:
         """``rects`` (pixels of a region whose top-left corner is at ``(dx, dy)`` in a ``w`` x ``h`` frame) as
-        frame boxes of at least ``min_face`` pixels, largest first. A candidate under half a pixel wide or
-        high (a weak one on a tiny frame can be) rounds to no box and is dropped."""
+        ``(box, extent, confidence)``: the box clipped to the frame, of at least ``min_face`` pixels, and the
+        network's box before clipping; largest box first. A candidate under half a pixel wide or high (a
+        weak one on a tiny frame can be) rounds to no box and is dropped."""
         found = []
         for (x, y, bw, bh), conf in rects:
             if round(bw) < 1 or round(bh) < 1:
                 continue
-            box = FaceBox(round(x) + dx, round(y) + dy, round(bw), round(bh)).clip(w, h)
+            extent = FaceBox(round(x) + dx, round(y) + dy, round(bw), round(bh))
+            box = extent.clip(w, h)
             if box is not None and box.size >= self.min_face:
-                found.append((box, conf))
-        found.sort(key=lambda bc: bc[0].area, reverse=True)
+                found.append((box, extent, conf))
+        found.sort(key=lambda f: f[0].area, reverse=True)
         return found
 
-    def scores(self, image: np.ndarray) -> list[tuple[FaceBox, float]]:
-        """Faces of ``image`` with their confidence, largest first (see the class doc for ``image``)."""
+    def _faces(self, image: np.ndarray) -> list[tuple[FaceBox, FaceBox, float]]:
+        """``(box, extent, confidence)`` of the faces of ``image``, largest box first (see :meth:`_boxes`)."""
         image = validate_frame(image, name="image")
         if image.ndim == 3 and image.shape[2] == 4:
             image = image[:, :, :3]
@@ -247,9 +249,19 @@ class BlazeFaceDetector:
             self._last = (found[0][0], (w, h)) if found else None
         return found
 
+    def scores(self, image: np.ndarray) -> list[tuple[FaceBox, float]]:
+        """Faces of ``image`` with their confidence, largest first (see the class doc for ``image``)."""
+        return [(box, conf) for box, _, conf in self._faces(image)]
+
     def detect(self, gray: np.ndarray) -> list[FaceBox]:
         """Face boxes of ``gray`` (HxW uint8, or HxWx3 BGR) in frame pixels, largest first."""
-        return [box for box, _ in self.scores(gray)]
+        return [box for box, _, _ in self._faces(gray)]
+
+    def detect_extents(self, gray: np.ndarray) -> list[tuple[FaceBox, FaceBox]]:
+        """``(box, extent)`` per face, in the order of :meth:`detect`: ``box`` as :meth:`detect` reports it,
+        clipped to the frame; ``extent`` the network's estimate of the whole face before clipping, which
+        reaches past the frame edge where the face does (its left and top may be negative)."""
+        return [(box, extent) for box, extent, _ in self._faces(gray)]
 
     def __repr__(self) -> str:
         return (f"BlazeFaceDetector(input_size={self.input_size}, min_score={self.min_score}, "
