@@ -344,3 +344,127 @@ def test_close_drops_a_face_detector_that_was_loaded() -> None:
     b.close()
     with pytest.raises(BackendUnavailableError, match="closed"):
         b.detector  # noqa: B018
+
+
+# faces partly outside the frame: the astronaut with part of its face cut off by one edge
+def _cut(frame: np.ndarray, box, edge: str, share: float) -> tuple[slice, slice]:
+    """The rows and columns of ``frame`` that leave ``share`` of ``box``'s side past ``edge``."""
+    k = round(share * box.width)
+    return {"left": (slice(None), slice(box.x + k, None)), "right": (slice(None), slice(None, box.right - k)),
+            "top": (slice(box.y + k, None), slice(None)), "bottom": (slice(None, box.bottom - k), slice(None))}[edge]
+
+
+@pytest.mark.parametrize(("edge", "share"), [("left", 0.3), ("right", 0.15), ("top", 0.15), ("bottom", 0.3)])
+def test_a_face_cut_by_the_frame_edge_is_cropped_like_the_same_face_whole(edge: str, share: float) -> None:
+    """Where the cut frame still shows the face, the crop the model gets matches the whole face's crop,
+    far closer than a crop around the visible part (the reported box) does; that box stays in the frame."""
+    from buddy_emotion.face_detection import crop_face
+    from buddy_emotion.frames import to_gray
+    from buddy_emotion.testing import sample_face_frame
+
+    backend = KerasBackend()
+    crops: list[np.ndarray] = []
+    predict = backend._predict
+    backend._predict = lambda faces: crops.extend(faces) or predict(faces)  # type: ignore[method-assign]
+    frame = sample_face_frame()
+    (whole,) = backend.analyze(frame)
+    rows, cols = _cut(frame, whole.box, edge, share)
+    part = np.ascontiguousarray(frame[rows, cols])
+    (face,) = backend.analyze(part)
+    h, w = part.shape[:2]
+    assert 0 <= face.box.x and face.box.right <= w and 0 <= face.box.y and face.box.bottom <= h
+    assert face.box == backend.detector.detect(to_gray(part))[0]  # the detector's box, reported as it is
+    shown = np.zeros(frame.shape[:2], np.uint8)
+    shown[rows, cols] = 255
+    scale, shift = backend.crop_scale, backend.crop_shift
+    visible = crop_face(shown, whole.box, scale=scale, shift=shift) == 255  # the whole crop's pixels still seen
+    assert 0.5 < visible.mean() < 0.95
+    ref, got = crops[0].astype(float), crops[1].astype(float)
+    around_box = crop_face(to_gray(part), face.box, scale=scale, shift=shift).astype(float)
+    diff = float(np.abs(got - ref)[visible].mean())
+    assert diff < 0.6 * float(np.abs(around_box - ref)[visible].mean()), diff
+
+
+def test_min_face_judges_the_reported_box_of_a_cut_face() -> None:
+    """The Detector's min_face is judged on the box inside the frame, not on the whole face's extent."""
+    from buddy_emotion import Detector
+    from buddy_emotion.frames import to_gray
+    from buddy_emotion.testing import sample_face_frame
+    from buddy_emotion.types import NoReadingReason
+
+    backend = KerasBackend()
+    frame = sample_face_frame()
+    (whole,) = backend.analyze(frame)
+    part = np.ascontiguousarray(frame[_cut(frame, whole.box, "bottom", 0.3)])
+    (box, extent), = backend.detector.detect_extents(to_gray(part))  # what analyze sees
+    assert box.size < 0.8 * extent.size
+    too_small = Detector(backend, min_face=box.size + 1).detect_sadness(part)
+    assert too_small.reason is NoReadingReason.FACE_TOO_SMALL and too_small.box == box
+    assert Detector(backend, min_face=box.size).detect_sadness(part).reason is None
+
+
+class _Extents:
+    """A detector that reports ``box`` and gives ``extent`` as the whole face."""
+
+    def __init__(self, box, extent) -> None:
+        self.box, self.extent = box, extent
+
+    def detect(self, gray: np.ndarray) -> list:
+        return [self.box]
+
+    def detect_extents(self, gray: np.ndarray) -> list:
+        return [(self.box, self.extent)]
+
+
+def test_a_crop_of_the_extent_that_misses_the_frame_falls_back_to_the_box() -> None:
+    from buddy_emotion.face_detection import crop_face
+    from buddy_emotion.types import FaceBox
+
+    frame = np.random.default_rng(0).integers(0, 256, (120, 160), dtype=np.uint8)
+    box, extent = FaceBox(0, 40, 24, 40), FaceBox(-176, 40, 200, 200)  # a sliver of a large face
+    crops: list[np.ndarray] = []
+    backend = KerasBackend(detector=_Extents(box, extent), crop_scale=0.5)
+    predict = backend._predict
+    backend._predict = lambda faces: crops.extend(faces) or predict(faces)  # type: ignore[method-assign]
+    (face,) = backend.analyze(frame)
+    assert face.box == box
+    assert np.array_equal(crops[0], crop_face(frame, box, scale=0.5, shift=backend.crop_shift))
+    # an extent whose crop reaches the frame is used, the part past the frame filled with the mean
+    backend._detector = _Extents(box, FaceBox(-16, 40, 40, 40))
+    backend.analyze(frame)
+    assert np.array_equal(crops[1], crop_face(frame, FaceBox(-16, 40, 40, 40), scale=0.5, shift=backend.crop_shift,
+                                              pad="mean"))
+
+
+def test_a_face_barely_past_the_edge_is_cropped_around_its_box() -> None:
+    """Under a tenth of the face outside, the face keeps the crop around its box; from a tenth, the whole
+    face's crop with the mean fill."""
+    from buddy_emotion.face_detection import crop_face
+    from buddy_emotion.types import FaceBox
+
+    frame = np.random.default_rng(1).integers(0, 256, (120, 160), dtype=np.uint8)
+    crops: list[np.ndarray] = []
+    box = FaceBox(0, 40, 37, 40)
+    backend = KerasBackend(detector=_Extents(box, FaceBox(-3, 40, 40, 40)))  # 7.5% of it outside
+    predict = backend._predict
+    backend._predict = lambda faces: crops.extend(faces) or predict(faces)  # type: ignore[method-assign]
+    backend.analyze(frame)
+    assert np.array_equal(crops[0], crop_face(frame, box, scale=backend.crop_scale, shift=backend.crop_shift))
+    backend._detector = _Extents(box, FaceBox(-5, 40, 42, 40))  # 11.9%: the whole face's crop
+    backend.analyze(frame)
+    assert np.array_equal(crops[1], crop_face(frame, FaceBox(-5, 40, 42, 40), scale=backend.crop_scale,
+                                              shift=backend.crop_shift, pad="mean"))
+
+
+@pytest.mark.parametrize("pairs", [[(1, 2)], [None], [("a",)]])
+def test_a_detector_giving_other_than_box_pairs_is_refused_in_one_line(pairs: list) -> None:
+    from buddy_emotion.errors import ArgumentTypeError
+    from buddy_emotion.types import FaceBox
+
+    class Odd(_Extents):
+        def detect_extents(self, gray: np.ndarray) -> list:
+            return pairs
+
+    backend = KerasBackend(detector=Odd(FaceBox(0, 0, 40, 40), FaceBox(0, 0, 40, 40)))
+    with pytest.raises(ArgumentTypeError, match=r"Odd\.detect_extents must give \(FaceBox, FaceBox\) pairs"):
+        backend.analyze(np.random.default_rng(0).integers(0, 256, (120, 160), dtype=np.uint8))

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-WITH_DATA = ["bench_alignment", "bench_blend", "bench_class_bias", "bench_crop", "bench_fullframe", "bench_monitor",
-             "bench_peers", "bench_pipeline"]
+WITH_DATA = ["bench_alignment", "bench_blend", "bench_class_bias", "bench_crop", "bench_edge", "bench_fullframe",
+             "bench_monitor", "bench_peers", "bench_pipeline"]
 
 
 def _run(script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -34,7 +34,8 @@ def test_missing_data_is_one_line(script: str, tmp_path: Path) -> None:
 
 
 BAD_OPTIONS = [("bench_crop", ["--limit", "0"]), ("bench_class_bias", ["--halves", "0"]),
-               ("bench_fullframe", ["--sides", "700"]), ("bench_dlib", ["--repeat", "0"]),
+               ("bench_fullframe", ["--sides", "700"]), ("bench_edge", ["--cuts", "100"]),
+               ("bench_edge", ["--side", "480"]), ("bench_dlib", ["--repeat", "0"]),
                ("bench_monitor", ["--users", "0"]), ("bench_classifier", ["-n", "0"])]
 
 

@@ -37,7 +37,7 @@ from buddy_emotion.errors import (
 from buddy_emotion.face_detection import FaceDetector, crop_face, default_face_detector, fer_crop_of
 from buddy_emotion.frames import to_bgr, to_gray, validate_frame
 from buddy_emotion.labels import FER2013_ORDER, normalize_label
-from buddy_emotion.types import FaceEmotion
+from buddy_emotion.types import FaceBox, FaceEmotion
 
 __all__ = ["KerasBackend", "bundled_model_path", "bundled_model_card", "TTA_VIEWS"]
 
@@ -52,6 +52,11 @@ TTA_VIEWS: dict[str, tuple[tuple[float, bool], ...]] = {
 ``tta`` argument of :class:`KerasBackend` takes these names. Each view is one more network pass."""
 
 Runtime = Literal["litert", "tensorflow"]
+
+_CUT_FACE = 0.1
+"""Share of a face's area outside the frame (by the detector's whole-face estimate) from which the face is
+cropped around that estimate; a face barely past the edge keeps the crop around its box. Set before
+measuring; ``benchmarks/bench_edge.py`` measures the rule."""
 
 
 def bundled_model_path(runtime: Runtime = "litert") -> Path:
@@ -434,13 +439,41 @@ class KerasBackend(EmotionBackend):
         self._check_open()
         image = validate_frame(frame)
         gray = to_gray(image)
-        boxes = self.detector.detect(gray)
-        if not boxes:
+        found = self._detect(gray)
+        if not found:
             return []
-        w, _ = self.input_size
         pixels = gray if self._channels == 1 else self._face_pixels(image)
-        faces = [crop_face(pixels, b, size=w, scale=self.crop_scale, shift=self.crop_shift) for b in boxes]
-        return self._to_emotions(self._predict(faces), boxes)
+        faces = [self._face_crop(pixels, box, extent) for box, extent in found]
+        return self._to_emotions(self._predict(faces), [box for box, _ in found])
+
+    def _detect(self, gray: np.ndarray) -> list[tuple[FaceBox, FaceBox]]:
+        """``(box, extent)`` per face: the box the detector reports (clipped to the frame) and its estimate
+        of the whole face, which reaches past the frame edge where the face does. A detector without
+        ``detect_extents`` gives its box as the extent."""
+        detector = self.detector
+        extents = getattr(detector, "detect_extents", None)
+        if not callable(extents):
+            return [(box, box) for box in detector.detect(gray)]
+        pairs = list(extents(gray))
+        for pair in pairs:
+            if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(b, FaceBox) for b in pair)):
+                raise ArgumentTypeError(f"{type(detector).__name__}.detect_extents must give (FaceBox, FaceBox) "
+                                        f"pairs, got {pair!r}")
+        return pairs
+
+    def _face_crop(self, pixels: np.ndarray, box: FaceBox, extent: FaceBox) -> np.ndarray:
+        """The FER-2013 crop of one face. Around ``box``; but when at least :data:`_CUT_FACE` of the face's
+        ``extent`` lies outside the frame, around the extent, its missing part filled with the mean level of
+        the rest (``pad="mean"``), so that the face keeps the scale and centre it has when seen whole. Back
+        to ``box`` when the extent's crop would miss the frame (a sliver of a face, a ``crop_scale`` well
+        below 1)."""
+        size, scale, shift = self.input_size[0], self.crop_scale, self.crop_shift
+        if box.area <= (1.0 - _CUT_FACE) * extent.area:
+            try:
+                return crop_face(pixels, extent, size=size, scale=scale, shift=shift, pad="mean")
+            except InvalidArgumentError:
+                pass
+        return crop_face(pixels, box, size=size, scale=scale, shift=shift)
 
     def close(self) -> None:
         """Release the model and the face detector; later calls raise :class:`BackendUnavailableError`."""
