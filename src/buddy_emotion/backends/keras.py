@@ -458,7 +458,7 @@ class KerasBackend(EmotionBackend):
         for pair in pairs:
             if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(b, FaceBox) for b in pair)):
                 raise ArgumentTypeError(f"{type(detector).__name__}.detect_extents must give (FaceBox, FaceBox) "
-                                        f"pairs, got {pair!r}")
+                                        f"pairs, got {_check.shown(pair)}")
         return pairs
 
     def _face_crop(self, pixels: np.ndarray, box: FaceBox, extent: FaceBox) -> np.ndarray:
