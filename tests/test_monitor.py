@@ -1705,3 +1705,13 @@ def test_a_spell_already_spoken_about_is_not_restarted_between_the_levels() -> N
     m = monitor_for(exit_threshold=0.3, cooldown=60, window=10, min_duration=20, min_samples=3)
     events = drive(m, secs(20, 0.05) + secs(30, 0.9) + secs(200, 0.36) + secs(60, 0.9))
     assert len(events) == 1
+
+
+def test_status_counts_samples_per_loop_and_errors_and_events_since_the_monitor_was_made() -> None:
+    """As MonitorStatus documents: a second run() starts ``samples`` at 0 and adds to ``camera_errors``."""
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    first = m.run(_ReplayWithBadFrames(10.0, None), interval=0.1, backoff=0.001)
+    assert (first.state, first.samples, first.camera_errors, first.consecutive_errors) == ("ended", 1, 2, 2)
+    second = m.run(FiniteCamera(3), interval=0.1, backoff=0.001)
+    assert (second.state, second.samples, second.camera_errors, second.events) == ("ended", 3, 2, 0)
+    assert second.consecutive_errors == 0

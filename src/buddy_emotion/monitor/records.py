@@ -134,6 +134,10 @@ class MonitorStatus:
     ``"ended"`` (a finite source ran out), ``"stopped"`` (by :meth:`~SadnessMonitor.stop`), ``"failed"``
     (gave up, or an unexpected error: see ``last_error``). ``retry_in``: while ``"reconnecting"``, the
     back-off in seconds before the next read (0 for finite sources, which do not wait).
+
+    Counts: ``samples`` are those of the current (or last) loop, from 0 at each :meth:`~SadnessMonitor.run`;
+    ``events`` and ``camera_errors`` count since the monitor was made (``events`` includes push mode);
+    ``consecutive_errors`` are the camera errors since the last good read.
     """
 
     state: str
