@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,8 @@ class Clock:
         self.log: list[str] = []
 
     def sleep(self, seconds: float) -> None:
+        if seconds < 0:  # as time.sleep does
+            raise ValueError("sleep length must be non-negative")
         self.log.append(f"wait {seconds:g}")
         self.t += seconds
 
@@ -114,6 +117,14 @@ def test_a_live_camera_waits_doubling_up_to_the_cap_and_starts_over_after_a_good
     assert r.recovered == 2 and reads.gave_up is None and not reads.ended and clock.t == 100.0
 
 
+def test_one_good_read_ends_a_run_of_errors_and_only_a_read_after_errors_is_a_recovery(clock: Clock) -> None:
+    r = Reports()
+    cam = Scripted(["ok", "bad", "ok", "ok", "bad", "ok", "bad", "ok"], finite=True)
+    reads = CameraRetry(cam, **r.kwargs())
+    assert len(list(reads)) == 5 and reads.ended and reads.gave_up is None  # 3 errors, never 2 in a row
+    assert [n for _, n, _ in r.errors] == [1, 1, 1] and r.recovered == 3
+
+
 def test_a_finite_source_never_waits_and_gives_up_after_three_bad_reads_in_a_row(clock: Clock) -> None:
     r = Reports()
     cam = Scripted(["ok", "bad", "bad", "ok", "bad", "file", "frame", "ok"], finite=True)
@@ -167,6 +178,18 @@ def test_a_camera_without_is_open_or_open_is_never_reopened(clock: Clock) -> Non
     assert clock.log == ["wait 1"]
 
 
+def test_a_read_that_fails_after_the_deadline_waits_no_more(clock: Clock) -> None:
+    class Hanging(Scripted):
+        def read(self) -> tuple[np.ndarray, float]:
+            clock.t += 7.0  # the read blocks past the deadline, then fails
+            return super().read()
+
+    r = Reports()
+    reads = CameraRetry(Hanging([]), deadline=5.0, **r.kwargs())
+    assert list(reads) == [] and reads.gave_up is None
+    assert clock.log == ["wait 0"] and clock.t == 7.0 and len(r.errors) == 1  # not a wait of -2 s
+
+
 def test_the_deadline_cuts_the_last_wait_short_and_ends_the_loop(clock: Clock) -> None:
     r = Reports()
     cam = Scripted([], clock=clock)  # a live camera that keeps failing
@@ -215,6 +238,26 @@ def test_reopen_opens_only_a_closed_camera_and_returns_its_error() -> None:
     assert reopen(object()) is None  # no is_open: nothing to do
 
 
+def test_reopen_leaves_a_camera_without_is_open_alone_and_returns_a_file_sources_error() -> None:
+    class NoFlag:
+        opens = 0
+
+        def open(self) -> None:
+            self.opens += 1
+
+    cam = NoFlag()
+    assert reopen(cam) is None and cam.opens == 0  # it cannot say that it closed itself
+
+    class ClosedVideo:
+        is_open = False
+
+        def open(self) -> None:
+            raise ImageFileError("video file not found: clip.mp4")  # what a file source's open() raises
+
+    failed = reopen(ClosedVideo())
+    assert isinstance(failed, ImageFileError) and str(failed) == "video file not found: clip.mp4"
+
+
 def test_check_schedule_raises_max_backoff_to_backoff() -> None:
     assert check_schedule(np.float32(2.0), 1, np.int64(4)) == (2.0, 2.0, 4)
     assert check_schedule(1, 30, None) == (1.0, 30.0, None)
@@ -229,6 +272,7 @@ def test_check_schedule_raises_max_backoff_to_backoff() -> None:
     ({"max_errors": 2.5}, InvalidArgumentError, "max_errors"),
     ({"deadline": float("inf")}, InvalidArgumentError, "deadline"),
     ({"stop": True}, ArgumentTypeError, "stop"),
+    ({"stop": SimpleNamespace(wait=lambda seconds: False)}, ArgumentTypeError, "stop"),  # no is_set()
     ({"finite": 1}, ArgumentTypeError, "finite"),
     ({"on_error": "print"}, ArgumentTypeError, "on_error"),
     ({"on_recover": 1}, ArgumentTypeError, "on_recover"),

@@ -479,6 +479,47 @@ def test_a_replay_never_waits_and_counts_only_bad_frames_in_a_row(monkeypatch, c
     assert capsys.readouterr().err.count("warning:") == 4
 
 
+def test_survive_errors_defaults_wait_1_s_doubling_up_to_30_s(monkeypatch, capsys) -> None:
+    """As the module's docstring tells users of ``watch``."""
+    import buddy_emotion.cli as cli
+
+    waits: list[float] = []
+    monkeypatch.setattr(cli.time, "sleep", waits.append)
+    assert len(list(cli._survive_errors(_ScriptedCamera(["bad"] * 7 + ["ok"], finite=False)))) == 1
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+
+def test_survive_errors_uses_the_schedule_it_is_given_and_raises_when_it_gives_up(monkeypatch, capsys) -> None:
+    import buddy_emotion.cli as cli
+    from buddy_emotion.errors import CameraError
+
+    waits: list[float] = []
+    monkeypatch.setattr(cli.time, "sleep", waits.append)
+    cam = _ScriptedCamera(["bad", "bad", "bad", "ok"], finite=False)
+    with pytest.raises(CameraError, match="a bad frame"):
+        list(cli._survive_errors(cam, backoff=0.5, max_backoff=1.0, max_errors=3))
+    assert waits == [0.5, 1.0] and cam.script == ["ok"]
+    assert capsys.readouterr().err.splitlines() == ["buddy-emotion: warning: a bad frame; retrying in 0.5 s",
+                                                    "buddy-emotion: warning: a bad frame; retrying in 1 s"]
+
+
+def test_a_camera_error_of_several_lines_is_one_warning_line(monkeypatch, capsys) -> None:
+    import buddy_emotion.cli as cli
+    from buddy_emotion.errors import CameraError
+
+    class Chatty(_ScriptedCamera):
+        def read(self) -> tuple[np.ndarray, float]:
+            if self.script == ["bad", "ok"]:
+                self.script.pop(0)
+                raise CameraError("cannot read webcam 0\nVIDEOIO(V4L2): select() timeout")
+            return super().read()
+
+    monkeypatch.setattr(cli.time, "sleep", lambda _s: None)
+    assert len(list(cli._survive_errors(Chatty(["bad", "ok"], finite=False)))) == 1
+    assert capsys.readouterr().err == ("buddy-emotion: warning: cannot read webcam 0 VIDEOIO(V4L2): select() timeout; "
+                                       "retrying in 1 s\n")
+
+
 def test_a_failed_reopen_is_counted_as_one_more_error_not_raised(monkeypatch, capsys) -> None:
     import buddy_emotion.cli as cli
 

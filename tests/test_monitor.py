@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+import logging
 import math
 import os
 import threading
@@ -1395,6 +1396,55 @@ def test_duration_cuts_a_backoff_wait_short(monkeypatch: pytest.MonkeyPatch) -> 
     final = m.run(DeadWebcam(), interval=1.0, duration=10.0, backoff=1.0)
     assert stop.waits == [1.0, 2.0, 4.0, 3.0] and clock[0] == 10.0  # not 1 + 2 + 4 + 8
     assert final.state == "stopped" and final.camera_errors == 4 and final.retry_in is None
+
+
+def test_a_live_camera_is_paced_from_the_start_of_each_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read that takes 0.5 s leaves 1.5 s to wait: samples stay ``interval`` apart."""
+    clock = [0.0]
+
+    class SlowWebcam(FakeCamera):
+        def read(self) -> tuple[np.ndarray, float]:
+            clock[0] += 0.5
+            return super().read()
+
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0)
+    m._stop = stop = _ClockedStop(clock)
+    assert m.run(SlowWebcam(), interval=2.0, max_samples=3).samples == 3
+    assert stop.waits == [1.5, 1.5, 1.5] and clock[0] == 6.0
+
+
+def test_reconnecting_status_counts_errors_in_a_row_and_failed_reopens_are_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    class BusyWebcam(FakeCamera):
+        """Given closed; open() fails twice (the device is busy), then works."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.is_open, self.busy = False, 2
+
+        def open(self) -> FakeCamera:
+            if self.busy:
+                self.busy -= 1
+                raise CameraError("the device is busy")
+            return super().open()
+
+        def read(self) -> tuple[np.ndarray, float]:
+            if not self.is_open:
+                raise CameraError("the camera is not open")
+            return super().read()
+
+    statuses: list[MonitorStatus] = []
+    m = SadnessMonitor(ScriptedDetector(lambda t: 0.1), calibration_samples=0, on_status=statuses.append)
+    m._stop = _ClockedStop()
+    with caplog.at_level(logging.WARNING, logger="buddy_emotion.monitor"):
+        final = m.run(BusyWebcam(), interval=1.0, max_samples=1)
+    assert [(s.consecutive_errors, s.retry_in) for s in statuses if s.state == "reconnecting"] == [(1, 1.0),
+                                                                                                  (2, 2.0)]
+    assert final.samples == 1 and final.camera_errors == 2 and final.consecutive_errors == 0
+    # the first open (run() opens a camera given closed), then the reopen after the first error
+    assert [r.getMessage() for r in caplog.records if "reopen" in r.getMessage()] == [
+        "camera reopen failed: the device is busy"] * 2
 
 
 @pytest.mark.parametrize("sadness", ["abc", [0.5], NAN, math.inf, 5.0, -0.5])
