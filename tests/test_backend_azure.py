@@ -206,6 +206,22 @@ def test_bad_image_is_a_service_error_that_says_so(server: ReplayServer, code: s
     assert server.calls == 1 and sleep.waits == []  # the same image would be refused again
 
 
+# Invented answers, one for each part of the rule in _is_retirement's docstring.
+@pytest.mark.parametrize(("code", "message", "retired"), [
+    ("InvalidRequest", "Emotion recognition requires Limited Access approval.", True),  # names emotion
+    ("BadArgument", "This feature is deprecated.", True),
+    ("BadArgument", "This feature is no longer available.", True),
+    ("InvalidImage", "The image has no face attributes to detect.", False),  # image errors, whatever they say
+    ("InvalidRequest", "This API version is no longer supported.", False),  # "gone" counts in a BadArgument only
+    ("BadArgument", "Image format is not supported.", False),  # names another argument
+    ("BadArgument", "detectionModel detection_02 is deprecated.", False),
+])
+def test_what_counts_as_the_retirement(code: str, message: str, retired: bool) -> None:
+    from buddy_emotion.backends.azure import _is_retirement
+
+    assert _is_retirement(code, message) is retired
+
+
 def test_face_without_emotion_attribute(server: ReplayServer) -> None:
     server.play("face_without_emotion")
     with pytest.raises(EmotionAttributeRetiredError, match="no emotion attribute"):

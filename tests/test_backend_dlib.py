@@ -401,6 +401,7 @@ def test_truncated_or_inconsistent_model_files_give_model_file_error(tmp_path) -
         "nan.npz": {**good, "mean": np.full_like(good["mean"], np.nan)},
         "scalar.npz": {**good, "mean": np.float32(0)},
         "no_b1.npz": {k: v for k, v in good.items() if k != "b1"} if "w1" in good else {**good, "w1": good["w2"]},
+        "no_prior.npz": {k: v for k, v in good.items() if k != "prior"},  # the backend's prior for failed fits
     }.items():
         _write_npz(tmp_path / name, **arrays)
         with pytest.raises(ModelFileError, match=name):
@@ -469,8 +470,9 @@ def test_training_scores_with_the_backends_forward_pass(hidden: int) -> None:
     expected = predict_proba({**params, "prior": np.full(7, 1 / 7, np.float32)}, x)
     np.testing.assert_array_equal(forward(params, x), expected)
     np.testing.assert_array_equal(predict_proba(params, x), expected)
-    with pytest.raises(InvalidArgumentError, match="classifier's arrays"):
-        predict_proba({k: v for k, v in params.items() if k != "w2"}, x)  # the arrays it does use are required
+    for name in ("mean", "scale", "w2", "b2", *(("b1",) if hidden else ())):  # the arrays it does use are required
+        with pytest.raises(InvalidArgumentError, match="classifier's arrays"):
+            predict_proba({k: v for k, v in params.items() if k != name}, x)
 
 
 def test_landmarks_of_registered_crops(fer_npz) -> None:

@@ -381,6 +381,15 @@ def test_options_are_immutable_and_copy_what_they_are_given() -> None:
                 changed}) == 2
 
 
+def test_options_copies_keep_every_field_and_equal_options_hash_alike() -> None:
+    options = DetectorOptions("recorded", threshold=0.7, min_face=60, running_mode="video",
+                              backend_options={"tta": False, "num_threads": 2})
+    for copied in (pickle.loads(pickle.dumps(options)), copy.deepcopy(options), copy.copy(options)):
+        assert repr(copied) == repr(options) and copied == options
+    reordered = dataclasses.replace(options, backend_options={"num_threads": 2, "tta": False})
+    assert reordered == options and hash(reordered) == hash(options)  # a dict's order is not part of equality
+
+
 def test_options_go_through_from_options_alone() -> None:
     options = DetectorOptions(threshold=0.7)
     for call in (lambda: Detector(options), lambda: Detector(threshold=0.7, options=options)):  # type: ignore[arg-type]
