@@ -44,8 +44,8 @@ async def chat(camera_name: str, interval: float) -> int:
         finally:
             status = await asyncio.to_thread(monitor.stop)  # joins the thread without blocking the loop
     print(f"monitor {status.state}: {status.samples} samples, {status.events} events")
-    if monitor.error is not None:
-        print(f"camera or model problem: {monitor.error}")
+    if status.state == "failed":  # the loop gave up on the camera (last_error), or raised (monitor.error)
+        print(f"camera or model problem: {monitor.error or status.last_error}")
         return 1
     return 0
 

@@ -61,6 +61,21 @@ def test_asyncio_chatbot_runs_to_the_end_of_a_recording_and_fails_cleanly(record
     assert missing.stdout.startswith("camera or model problem: no such file")
 
 
+def test_asyncio_chatbot_stops_and_says_why_when_the_monitor_gives_up_on_its_camera(astronaut_bgr: np.ndarray,
+                                                                                   tmp_path: Path) -> None:
+    folder = tmp_path / "recording"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "00.png"), astronaut_bgr)
+    for i in (1, 2, 3):  # three frames in a row that do not decode: a replay gives up
+        (folder / f"{i:02d}.png").write_bytes(b"not a png")
+    cv2.imwrite(str(folder / "04.png"), astronaut_bgr)
+    out = run("asyncio_chatbot.py", "--camera", str(folder), cwd=tmp_path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    assert out.stdout.splitlines() == ["monitor failed: 1 samples, 0 events",
+                                       f"camera or model problem: ImageFileError: not a readable image (corrupt or "
+                                       f"unsupported format): {folder / '03.png'}"]
+
+
 def test_asyncio_chatbot_hands_an_event_from_the_monitor_thread_to_the_event_loop(fer_npz: Path,
                                                                                    tmp_path: Path) -> None:
     """70 calm samples calibrate the baseline, then 20 sad ones: the coroutine speaks once, mid-recording."""
