@@ -28,6 +28,9 @@ def main() -> int:
         with open_camera(args.camera) as camera:
             status = monitor.run(camera, interval=args.interval)  # blocks; Ctrl-C stops
         print(f"monitor {status.state}: {status.samples} samples, {status.events} events")
+        if status.state == "failed":  # gave up on the camera (e.g. frames in a row that do not decode)
+            print(f"camera or model problem: {status.last_error}")
+            return 1
     except KeyboardInterrupt:
         pass
     except BuddyEmotionError as e:

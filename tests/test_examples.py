@@ -61,15 +61,16 @@ def test_asyncio_chatbot_runs_to_the_end_of_a_recording_and_fails_cleanly(record
     assert missing.stdout.startswith("camera or model problem: no such file")
 
 
-def test_asyncio_chatbot_stops_and_says_why_when_the_monitor_gives_up_on_its_camera(astronaut_bgr: np.ndarray,
-                                                                                   tmp_path: Path) -> None:
+@pytest.mark.parametrize("example", ["asyncio_chatbot.py", "chatbot_integration.py"])
+def test_chatbot_stops_and_says_why_when_the_monitor_gives_up_on_its_camera(example: str, astronaut_bgr: np.ndarray,
+                                                                            tmp_path: Path) -> None:
     folder = tmp_path / "recording"
     folder.mkdir()
     cv2.imwrite(str(folder / "00.png"), astronaut_bgr)
     for i in (1, 2, 3):  # three frames in a row that do not decode: a replay gives up
         (folder / f"{i:02d}.png").write_bytes(b"not a png")
     cv2.imwrite(str(folder / "04.png"), astronaut_bgr)
-    out = run("asyncio_chatbot.py", "--camera", str(folder), cwd=tmp_path)
+    out = run(example, "--camera", str(folder), cwd=tmp_path)
     assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
     assert out.stdout.splitlines() == ["monitor failed: 1 samples, 0 events",
                                        f"camera or model problem: ImageFileError: not a readable image (corrupt or "
