@@ -59,6 +59,9 @@ def main() -> int:
             monitor.save_baseline(args.baseline)
         except BaselineError as e:  # not calibrated yet: too few calm readings
             print(f"baseline not saved: {e}")
+    if status.state == "failed":  # gave up on the camera, or the loop raised (monitor.error)
+        print(f"camera or model problem: {monitor.error or status.last_error}")
+        return 1
     return 0
 
 

@@ -61,7 +61,7 @@ def test_asyncio_chatbot_runs_to_the_end_of_a_recording_and_fails_cleanly(record
     assert missing.stdout.startswith("camera or model problem: no such file")
 
 
-@pytest.mark.parametrize("example", ["asyncio_chatbot.py", "chatbot_integration.py"])
+@pytest.mark.parametrize("example", ["asyncio_chatbot.py", "chatbot_integration.py", "pi_speaker.py"])
 def test_chatbot_stops_and_says_why_when_the_monitor_gives_up_on_its_camera(example: str, astronaut_bgr: np.ndarray,
                                                                             tmp_path: Path) -> None:
     folder = tmp_path / "recording"
