@@ -230,6 +230,53 @@ def test_dlib_rectangles_are_inclusive(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fitted == [rect]
 
 
+def test_detect_extents_keeps_hogs_rectangle_past_the_frame_edge() -> None:
+    """HOG reports a face cut by the frame edge with a rectangle that reaches past it: ``detect`` clips it to
+    the frame, ``detect_extents`` gives it whole beside the clipped box, in frame pixels."""
+    _needs_dlib_and_predictor()
+    import dlib
+
+    from buddy_emotion.types import FaceBox
+
+    b = DlibBackend()
+    b._detector = _FixedHog([dlib.rectangle(-20, 10, 79, 109), dlib.rectangle(300, 200, 399, 299)])
+    gray = np.zeros((480, 640), np.uint8)
+    assert b.detect(gray) == [FaceBox(300, 200, 100, 100), FaceBox(0, 10, 80, 100)]
+    assert b.detect_extents(gray) == [(FaceBox(300, 200, 100, 100), FaceBox(300, 200, 100, 100)),
+                                      (FaceBox(0, 10, 80, 100), FaceBox(-20, 10, 100, 100))]
+    big = np.zeros((960, 1280), np.uint8)  # found on a copy downscaled by 2
+    assert b.detect_extents(big)[1] == (FaceBox(0, 20, 160, 200), FaceBox(-40, 20, 200, 200))
+
+
+def test_a_face_cut_by_the_frame_edge_is_fitted_in_hogs_whole_rectangle(monkeypatch: pytest.MonkeyPatch,
+                                                                         astronaut_bgr: np.ndarray) -> None:
+    """The astronaut with 30% of her face past the left edge: ``analyze`` fits the landmarks in HOG's whole
+    rectangle, so they land within a few pixels of those of her whole face (in the clipped rectangle they
+    were squeezed into the visible part, 7.7 px off on average); the reported box stays clipped."""
+    import cv2
+
+    _needs_dlib_and_predictor()
+    b = DlibBackend()
+    gray = cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY)
+    box = b.detect(gray)[0]
+    whole = b.landmarks(gray, box)
+    dx = box.x + round(0.3 * box.width)
+    fits: list = []
+    real = b._predictor
+
+    def fit(image: np.ndarray, rect: object) -> object:
+        shape = real(image, rect)
+        fits.append((rect, L.shape_to_array(shape)))
+        return shape
+
+    monkeypatch.setattr(b, "_predictor", fit)
+    faces = b.analyze(np.ascontiguousarray(astronaut_bgr[:, dx:]))
+    assert faces and faces[0].box is not None and faces[0].box.x == 0
+    rect, pts = fits[0]
+    assert rect.left() < 0  # type: ignore[attr-defined]
+    assert np.linalg.norm(pts + [dx, 0] - whole, axis=1).mean() < 4.0
+
+
 # -- model file -------------------------------------------------------------------------------------
 
 

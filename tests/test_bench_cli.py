@@ -46,6 +46,13 @@ def test_bad_option_is_refused_by_argparse(script: str, args: list[str]) -> None
     assert "error: argument" in out.stderr
 
 
+@pytest.mark.parametrize(("args", "says"), [(["--video", "--backend", "dlib"], "leave out --backend"),
+                                             (["--video", "--side", "267"], "--side must be at most 266")])
+def test_bench_edge_refuses_video_options_that_do_not_fit(args: list[str], says: str) -> None:
+    out = _run("bench_edge", *args, "--data", "missing.npz")
+    assert out.returncode == 2 and "Traceback" not in out.stderr and says in out.stderr, out.stderr
+
+
 def test_missing_dlib_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "dlib.py").write_text('raise ImportError("No module named dlib")\n')
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}

@@ -2,9 +2,11 @@
 
 Needs the ``dlib`` extra (``pip install 'buddy-emotion[dlib]'``: ``dlib-bin`` and ``face-recognition-models``,
 which ships the landmark models). Full frames: dlib's HOG frontal face detector on a downscaled grey copy,
-then 68 landmarks per face on the full-resolution frame. Face crops (:meth:`DlibBackend.classify_faces`):
-HOG detection fails on small, tight crops, so the crop is upscaled to 192 px and the predictor runs on a
-fixed rectangle (:data:`buddy_emotion.landmarks.REGISTERED_RECT`, the registered-crop convention).
+then 68 landmarks per face on the full-resolution frame, fitted in HOG's rectangle before it is clipped to
+the frame (a face cut by the frame edge is fitted at its own scale; the reported box is clipped). Face
+crops (:meth:`DlibBackend.classify_faces`): HOG detection fails on small, tight crops, so the crop is
+upscaled to 192 px and the predictor runs on a fixed rectangle
+(:data:`buddy_emotion.landmarks.REGISTERED_RECT`, the registered-crop convention).
 
 Features (:func:`buddy_emotion.landmarks.expression_features`): landmark geometry normalised for position,
 scale and in-plane rotation, plus a HOG descriptor of the landmark-aligned face. Classifier: a small MLP
@@ -219,23 +221,32 @@ class DlibBackend(EmotionBackend):
         return self._detector
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]:
-        """HOG face boxes in pixels of ``gray``, largest first (on a copy downscaled to ``detect_width``)."""
+        """HOG face boxes in pixels of ``gray``, clipped to the frame, largest first (on a copy downscaled to
+        ``detect_width``)."""
+        return [box for box, _ in self.detect_extents(gray)]
+
+    def detect_extents(self, gray: np.ndarray) -> list[tuple[FaceBox, FaceBox]]:
+        """``(box, extent)`` per face, in the order of :meth:`detect`: ``box`` clipped to the frame, as
+        :meth:`detect` reports it; ``extent`` HOG's rectangle before clipping, which reaches past the frame
+        edge where a face cut by it does (its left and top may be negative). Pixels of ``gray``."""
         h, w = gray.shape[:2]
         small, scale = downscaled(gray, self.detect_width)
         with self._lock:
             rects, _, _ = self.detector.run(np.ascontiguousarray(small), self.upsample, self.min_score)
-        boxes = []
+        found = []
         for r in rects:
             x0, y0 = r.left() / scale, r.top() / scale
             x1, y1 = (r.right() + 1) / scale, (r.bottom() + 1) / scale
-            box = FaceBox(round(x0), round(y0), max(1, round(x1 - x0)), max(1, round(y1 - y0))).clip(w, h)
+            extent = FaceBox(round(x0), round(y0), max(1, round(x1 - x0)), max(1, round(y1 - y0)))
+            box = extent.clip(w, h)
             if box is not None:
-                boxes.append(box)
-        boxes.sort(key=lambda b: b.area, reverse=True)
-        return boxes
+                found.append((box, extent))
+        found.sort(key=lambda f: f[0].area, reverse=True)
+        return found
 
     def landmarks(self, gray: np.ndarray, box: FaceBox) -> np.ndarray:
-        """(68, 2) landmark pixels of the face in ``box`` of grey image ``gray``."""
+        """(68, 2) landmark pixels of the face in ``box`` of grey image ``gray`` (``box`` may reach past the
+        image edge: dlib's predictor takes such rectangles)."""
         rect = self._dlib.rectangle(int(box.x), int(box.y), int(box.right - 1), int(box.bottom - 1))
         with self._lock:
             shape = self._predictor(np.ascontiguousarray(gray), rect)
@@ -271,6 +282,13 @@ class DlibBackend(EmotionBackend):
             return None
         return predict_proba(self._model, features).mean(axis=0)
 
+    def _fit(self, gray: np.ndarray, rect: FaceBox) -> np.ndarray | None:
+        """Class probabilities of the face in ``rect`` of a full frame (68 landmarks fitted in it, checked against
+        it), or None when the fit fails the check (counted in failures). ``rect`` may reach past the frame."""
+        pts = self.landmarks(gray, rect)
+        side = max(rect.width, rect.height)
+        return self._scores(gray, pts, L.plausible(pts - np.array([rect.x, rect.y]), side, side))
+
     def _emotion(self, p: np.ndarray, box: FaceBox | None) -> FaceEmotion:
         p = p / p.sum()
         return FaceEmotion(box=box, scores={lab: float(v) for lab, v in zip(FER2013_ORDER, p)}, backend=self.name)
@@ -297,11 +315,8 @@ class DlibBackend(EmotionBackend):
         self._check_open()
         gray = to_gray(validate_frame(frame))
         out = []
-        for box in self.detect(gray):
-            pts = self.landmarks(gray, box)
-            side = max(box.width, box.height)
-            ok = L.plausible(pts - np.array([box.x, box.y]), side, side)
-            p = self._scores(gray, pts, ok)
+        for box, extent in self.detect_extents(gray):
+            p = self._fit(gray, extent)  # on HOG's whole rectangle: a face cut by the frame edge keeps its scale
             if p is not None:  # a fit that fails the check is most likely no face: not reported
                 out.append(self._emotion(p, box))
         return out
