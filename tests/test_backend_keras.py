@@ -469,3 +469,21 @@ def test_a_detector_giving_other_than_box_pairs_is_refused_in_one_line(pairs: li
     with pytest.raises(ArgumentTypeError, match=r"Odd\.detect_extents must give \(FaceBox, FaceBox\) pairs") as e:
         backend.analyze(np.random.default_rng(0).integers(0, 256, (120, 160), dtype=np.uint8))
     assert "\n" not in str(e.value) and len(str(e.value)) < 200  # an array is named by shape, not by its pixels
+
+
+def test_a_large_batch_of_crops_runs_in_pieces_with_the_same_scores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LiteRT failed inside XNNPack ("failed to reshape") on ~30,000 crops at once; rows now go in pieces."""
+    import buddy_emotion.backends.keras as keras_backend
+
+    rng = np.random.default_rng(3)
+    crops = [rng.integers(0, 256, (48, 48), dtype=np.uint8) for _ in range(7)]
+    backend = KerasBackend()
+    whole = [f.scores for f in backend.classify_faces(crops)]
+    sizes: list[int] = []
+    run = backend._run
+    monkeypatch.setattr(keras_backend, "_MAX_BATCH", 4)
+    monkeypatch.setattr(backend, "_run", lambda batch: sizes.append(len(batch)) or run(batch))
+    pieces = [f.scores for f in backend.classify_faces(crops)]
+    assert sizes == [4, 4, 4, 2]  # 7 crops x 2 views (flip) = 14 rows
+    for a, b in zip(whole, pieces):
+        assert a.keys() == b.keys() and all(abs(a[k] - b[k]) < 1e-4 for k in a)

@@ -53,6 +53,9 @@ TTA_VIEWS: dict[str, tuple[tuple[float, bool], ...]] = {
 
 Runtime = Literal["litert", "tensorflow"]
 
+_MAX_BATCH = 1024
+"""Most rows (faces x test-time views) given to the model at once; larger batches run in pieces."""
+
 _CUT_FACE = 0.1
 """Share of a face's area outside the frame (by the detector's whole-face estimate) from which the face is
 cropped around that estimate; a face barely past the edge keeps the crop around its box. Set before
@@ -408,8 +411,8 @@ class KerasBackend(EmotionBackend):
 
     def _predict(self, faces: list[np.ndarray]) -> np.ndarray:
         batch = np.stack([self._view(self._prepare(f), z, m) for z, m in self.views for f in faces])
-        with self._lock:
-            probs = self._run(batch)
+        with self._lock:  # in pieces: LiteRT's XNNPack fails to reshape for tens of thousands of rows
+            probs = np.concatenate([self._run(batch[i:i + _MAX_BATCH]) for i in range(0, len(batch), _MAX_BATCH)])
         probs = _softmax_if_needed(probs).reshape(len(self.views), len(faces), -1).mean(axis=0)
         if self._prior is not None:
             probs = probs * self._prior
