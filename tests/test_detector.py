@@ -390,6 +390,22 @@ def test_options_copies_keep_every_field_and_equal_options_hash_alike() -> None:
     assert reordered == options and hash(reordered) == hash(options)  # a dict's order is not part of equality
 
 
+def test_options_with_unhashable_values_still_hash_and_equal_ones_hash_alike() -> None:
+    # class_bias is a dict and labels a list: the options stay usable as a dict key or a set member
+    options = DetectorOptions(backend_options={"class_bias": {"sad": 0.2, "neutral": -0.1},
+                                               "labels": ["sad", "happy"], "weights": np.arange(3.0)})
+    same = DetectorOptions(backend_options={"weights": np.arange(3.0), "labels": ["sad", "happy"],
+                                            "class_bias": {"neutral": -0.1, "sad": 0.2}})
+    assert hash(options) == hash(same)
+    other = DetectorOptions(backend_options={"class_bias": {"sad": 0.3, "neutral": -0.1},
+                                             "labels": ["sad", "happy"], "weights": np.arange(3.0)})
+    assert hash(other) != hash(options)
+    plain = DetectorOptions(backend_options={"class_bias": {"sad": 0.2}})
+    assert {plain: 1}[DetectorOptions(backend_options={"class_bias": {"sad": 0.2}})] == 1
+    assert len({plain, DetectorOptions(backend_options={"class_bias": {"sad": 0.2}}),
+                DetectorOptions(backend_options={"class_bias": {"sad": 0.1}})}) == 2
+
+
 def test_options_go_through_from_options_alone() -> None:
     options = DetectorOptions(threshold=0.7)
     for call in (lambda: Detector(options), lambda: Detector(threshold=0.7, options=options)):  # type: ignore[arg-type]

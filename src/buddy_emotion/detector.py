@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Literal
@@ -83,13 +83,32 @@ class DetectorOptions:
                 f"min_face={self.min_face!r}, running_mode={self.running_mode!r}, "
                 f"backend_options={dict(self.backend_options)!r})")
 
-    def __hash__(self) -> int:  # a mappingproxy has no hash: hash the options' items (hashable values only)
+    def __hash__(self) -> int:  # a mappingproxy has no hash: hash a frozen form of the options' items
         return hash((self.backend, self.threshold, self.min_face, self.running_mode,
-                     tuple(sorted(self.backend_options.items()))))
+                     _frozen(self.backend_options)))
 
     def __reduce__(self) -> tuple[Any, ...]:  # a mappingproxy cannot be pickled or copied: rebuild from a dict
         return (DetectorOptions, (self.backend, self.threshold, self.min_face, self.running_mode,
                                   dict(self.backend_options)))
+
+
+def _frozen(value: Any) -> Hashable:
+    """A hashable stand-in for an option value that compares equal wherever the value does: mappings by their
+    items (in any order), lists and tuples by their items, sets as frozensets, NumPy arrays by dtype, shape
+    and bytes; a value that has no hash of its own (and is none of those) hashes by its type alone."""
+    if isinstance(value, Mapping):
+        return ("mapping", frozenset((_frozen(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return ("sequence", tuple(_frozen(v) for v in value))
+    if isinstance(value, (set, frozenset)):
+        return ("set", frozenset(_frozen(v) for v in value))
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    try:
+        hash(value)
+    except TypeError:
+        return ("unhashable", type(value).__qualname__)
+    return value
 
 
 class Detector:
