@@ -549,6 +549,15 @@ def test_bad_arguments_name_the_argument(tmp_path: Path, make: Any, match: str) 
         make(tmp_path)
 
 
+def test_a_frame_passed_as_a_camera_argument_is_named_by_shape_not_by_its_pixels() -> None:
+    frame = np.full((480, 640, 3), 7, np.uint8)
+    for make in (lambda: OpenCVCamera(0, width=frame), lambda: OpenCVCamera(0, api_preference=frame),
+                 lambda: PiCamera(controls=frame), lambda: PiCamera(pixel_format=frame)):
+        with pytest.raises(ArgumentTypeError, match=r"ndarray of shape \(480, 640, 3\) and dtype uint8") as info:
+            make()
+        assert "7, 7" not in str(info.value)
+
+
 def test_numpy_scalars_and_bare_extensions_are_valid(tmp_path: Path) -> None:
     cam = ImageFolderCamera(tmp_path, fps=np.float32(2), extensions=["PNG", ".jpg"])
     assert cam.fps == 2.0 and cam.extensions == (".png", ".jpg")
@@ -578,6 +587,18 @@ def test_a_tiff_still_opens_as_an_image_like_the_cli_reads_it(tmp_path) -> None:
     pytest.param(lambda p: OpenCVCamera(0, max_backoff=float("nan")), InvalidArgumentError, id="max_backoff"),
     pytest.param(lambda p: PiCamera(camera_num=-1), InvalidArgumentError, id="camera_num"),
     pytest.param(lambda p: PiCamera(pixel_format="YUV420"), InvalidArgumentError, id="pixel_format"),
+    # a wrong type is an ArgumentTypeError, as everywhere else in the library
+    pytest.param(lambda p: OpenCVCamera(0, width="640"), ArgumentTypeError, id="width='640'"),
+    pytest.param(lambda p: OpenCVCamera(0, height=480.5), InvalidArgumentError, id="height=480.5"),
+    pytest.param(lambda p: OpenCVCamera(0, reconnect_attempts=None), ArgumentTypeError, id="reconnect_attempts=None"),
+    pytest.param(lambda p: OpenCVCamera(0, backoff="1"), ArgumentTypeError, id="backoff='1'"),
+    pytest.param(lambda p: OpenCVCamera(0, api_preference=2.0), ArgumentTypeError, id="api_preference=2.0"),
+    pytest.param(lambda p: PiCamera(width="640"), ArgumentTypeError, id="pi width='640'"),
+    pytest.param(lambda p: PiCamera(height=0), InvalidArgumentError, id="pi height=0"),
+    pytest.param(lambda p: PiCamera(camera_num=True), ArgumentTypeError, id="camera_num=True"),
+    pytest.param(lambda p: PiCamera(pixel_format=5), ArgumentTypeError, id="pixel_format=5"),
+    pytest.param(lambda p: PiCamera(controls=["FrameRate"]), ArgumentTypeError, id="controls=list"),
+    pytest.param(lambda p: PiCamera(controls={1: 10}), InvalidArgumentError, id="controls key"),
 ])
 def test_a_bad_argument_is_a_value_or_type_error_of_its_kind_never_a_camera_error(tmp_path: Path, make: Any,
                                                                                  error: type) -> None:

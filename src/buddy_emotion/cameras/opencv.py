@@ -6,7 +6,6 @@ moment the frame was read. After a failed read the camera reconnects with expone
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Callable
@@ -15,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+from buddy_emotion import _check
+from buddy_emotion._check import shown
 from buddy_emotion.cameras.base import Camera
 from buddy_emotion.errors import ArgumentTypeError, CameraError, InvalidArgumentError
 
@@ -98,19 +99,14 @@ class OpenCVCamera(Camera):
                 source = int(source)
         if isinstance(source, int) and source < 0:
             raise InvalidArgumentError(f"camera index must be 0 or more, got {source}")
-        for name, value in (("width", width), ("height", height)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, _INT) or value <= 0):
-                raise InvalidArgumentError(f"{name} must be a positive whole number of pixels or None, got {value!r}")
-        if (isinstance(reconnect_attempts, bool) or not isinstance(reconnect_attempts, _INT)
-                or reconnect_attempts < 0):
-            raise InvalidArgumentError(f"reconnect_attempts must be a whole number >= 0, got {reconnect_attempts!r}")
-        for name, seconds in (("backoff", backoff), ("max_backoff", max_backoff)):
-            if (not isinstance(seconds, (*_INT, float, np.floating)) or isinstance(seconds, bool)
-                    or not math.isfinite(seconds) or seconds < 0):
-                raise InvalidArgumentError(f"{name} must be a number of seconds >= 0, got {seconds!r}")
+        width = None if width is None else _check.integer("width", width, 1)
+        height = None if height is None else _check.integer("height", height, 1)
+        reconnect_attempts = _check.integer("reconnect_attempts", reconnect_attempts, 0)
+        backoff = _check.number("backoff", backoff, 0.0, unit="seconds")
+        max_backoff = _check.number("max_backoff", max_backoff, 0.0, unit="seconds")
         if api_preference is not None and (isinstance(api_preference, bool)
                                            or not isinstance(api_preference, _INT)):
-            raise InvalidArgumentError(f"api_preference must be a cv2.CAP_* constant or None, got {api_preference!r}")
+            raise ArgumentTypeError(f"api_preference must be a cv2.CAP_* constant or None, got {shown(api_preference)}")
         self.source: int | str = source
         self.width = None if width is None else int(width)
         self.height = None if height is None else int(height)

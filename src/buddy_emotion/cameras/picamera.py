@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from buddy_emotion import _check
+from buddy_emotion._check import shown
 from buddy_emotion.cameras.base import Camera
-from buddy_emotion.errors import CameraError, InvalidArgumentError
+from buddy_emotion.errors import ArgumentTypeError, CameraError, InvalidArgumentError
 
 __all__ = ["PiCamera", "PICAMERA2_MISSING", "PICAMERA2_NUMPY_CLASH"]
 
@@ -57,17 +59,19 @@ class PiCamera(Camera):
         _clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
-        for name, value in (("width", width), ("height", height)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise InvalidArgumentError(f"{name} must be a positive whole number of pixels, got {value!r}")
-        if isinstance(camera_num, bool) or not isinstance(camera_num, (int, np.integer)) or camera_num < 0:
-            raise InvalidArgumentError(f"camera_num must be a whole number >= 0, got {camera_num!r}")
+        width = _check.integer("width", width, 1)
+        height = _check.integer("height", height, 1)
+        camera_num = _check.integer("camera_num", camera_num, 0)
+        if not isinstance(pixel_format, str):
+            raise ArgumentTypeError(f"pixel_format must be one of {', '.join(_FORMATS)}, got {shown(pixel_format)}")
         if pixel_format not in _FORMATS:
             raise InvalidArgumentError(f"pixel_format must be one of {', '.join(_FORMATS)}, got {pixel_format!r}")
-        if controls is not None and (not isinstance(controls, Mapping)
-                                     or not all(isinstance(k, str) for k in controls)):
+        if controls is not None and not isinstance(controls, Mapping):
+            raise ArgumentTypeError(
+                f"controls must be a mapping of libcamera control names to values, got {shown(controls)}")
+        if controls is not None and not all(isinstance(k, str) for k in controls):
             raise InvalidArgumentError(
-                f"controls must be a mapping of libcamera control names to values, got {controls!r}")
+                f"controls must be a mapping of libcamera control names to values, got {shown(controls)}")
         self.width = int(width)
         self.height = int(height)
         self.camera_num = int(camera_num)
