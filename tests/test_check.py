@@ -185,3 +185,53 @@ def test_one_line_keeps_text_of_exactly_the_limit_and_cuts_at_240_by_default() -
     assert _check.one_line("x" * 240) == "x" * 240
     assert _check.one_line("x" * 241) == "x" * 237 + "..."
     assert _check.one_line("abcde", 5) == "abcde"
+
+
+_FRAME = np.full((48, 64, 3), 7, np.uint8)  # a frame passed where another argument belongs
+
+
+def _frame_in_every_argument() -> list:
+    from buddy_emotion import backends, evaluation, plotting
+    from buddy_emotion.backends.fallback import FallbackBackend
+    from buddy_emotion.backends.keras import KerasBackend
+    from buddy_emotion.cameras import ImageFolderCamera, open_camera
+
+    f = _FRAME
+    calls = {
+        "load_labelled(data)": lambda tmp: evaluation.load_labelled(f),
+        "load_labelled(split)": lambda tmp: evaluation.load_labelled(tmp / "x.npz", split=f),
+        "register(name)": lambda tmp: backends.register(f, "m:C"),
+        "register(target)": lambda tmp: backends.register("x", f),
+        "register(extra)": lambda tmp: backends.register("x", "m:C", extra=f),
+        "create(name)": lambda tmp: backends.create(f),
+        "KerasBackend(runtime)": lambda tmp: KerasBackend(runtime=f),
+        "KerasBackend(color)": lambda tmp: KerasBackend(color=f),
+        "KerasBackend(labels)": lambda tmp: KerasBackend(labels=f),
+        "KerasBackend(input_range)": lambda tmp: KerasBackend(input_range=f),
+        "KerasBackend(tta)": lambda tmp: KerasBackend(tta=f),
+        "KerasBackend(class_bias)": lambda tmp: KerasBackend(class_bias=f),
+        "KerasBackend(detector)": lambda tmp: KerasBackend(detector=f),
+        "FallbackBackend(backends)": lambda tmp: FallbackBackend(backends=f),
+        "FallbackBackend(options)": lambda tmp: FallbackBackend(options=f),
+        "FallbackBackend(clock)": lambda tmp: FallbackBackend(clock=f),
+        "open_camera(spec)": lambda tmp: open_camera(f),
+        "ImageFolderCamera(extensions)": lambda tmp: ImageFolderCamera(tmp, extensions=f),
+        "plot_timeline(timeline)": lambda tmp: plotting.plot_timeline(f, tmp / "x.png"),
+        "plot_readings(readings)": lambda tmp: plotting.plot_readings(f, tmp / "x.png"),
+        "check_plot_path(path)": lambda tmp: plotting.check_plot_path(f),
+    }
+    return [pytest.param(call, id=name) for name, call in calls.items()]
+
+
+@pytest.mark.parametrize("call", _frame_in_every_argument())
+def test_a_frame_passed_by_mistake_gives_the_librarys_error_without_its_pixels(tmp_path: Path, call) -> None:
+    # a face image is private: numpy's repr of it must not reach an exception (and from there a log), and
+    # numpy's own "truth value of an array is ambiguous" is not an error of this library
+    from buddy_emotion.errors import BuddyEmotionError
+
+    with pytest.raises(BuddyEmotionError) as info:
+        call(tmp_path)
+    message = str(info.value)
+    assert "7, 7" not in message and "array(" not in message
+    assert "ndarray" in message
+    assert not list(tmp_path.iterdir())  # nothing written

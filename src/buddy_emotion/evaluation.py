@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from buddy_emotion._check import integer, number
+from buddy_emotion._check import integer, number, shown
 from buddy_emotion.backends.base import EmotionBackend
 from buddy_emotion.errors import ArgumentTypeError, BuddyEmotionError, ImageFileError, InvalidArgumentError
 from buddy_emotion.frames import load_image
@@ -69,9 +69,9 @@ def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit:
         ValueError: ``split`` or ``limit`` is not valid.
     """
     if not isinstance(data, (str, os.PathLike)):
-        raise ImageFileError(f"data must be the path of an .npz file or a folder, got {data!r}")
+        raise ImageFileError(f"data must be the path of an .npz file or a folder, got {shown(data)}")
     if split is not None and not isinstance(split, str):
-        raise InvalidArgumentError(f"split must be a str or None, got {split!r}")
+        raise InvalidArgumentError(f"split must be a str or None, got {shown(split)}")
     if limit is not None:
         limit = integer("limit", limit, 1)
     p = Path(os.fspath(data))
@@ -311,8 +311,8 @@ def classification_report(true: Sequence[str] | np.ndarray, scores: Sequence[Map
 def _true_label(i: int, t: Any) -> str:
     if isinstance(t, str):
         if t not in EMOTIONS:
-            raise InvalidArgumentError(f"true[{i}] must be a canonical emotion label ({', '.join(EMOTIONS)}) "
-                                       f"or a FER-2013 class number, got {t!r} (normalize_label() maps other names)")
+            raise InvalidArgumentError(f"true[{i}] must be a canonical emotion label ({', '.join(EMOTIONS)}) or a "
+                                       f"FER-2013 class number, got {shown(t)} (normalize_label() maps other names)")
         return t
     return FER2013_ORDER[integer(f"true[{i}] (a FER-2013 class number)", t, 0, len(FER2013_ORDER) - 1)]
 

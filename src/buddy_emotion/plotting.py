@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from buddy_emotion import _check
+from buddy_emotion._check import shown
 from buddy_emotion.errors import ArgumentTypeError, ImageFileError, MissingDependencyError
 
 __all__ = ["plot_timeline", "plot_readings", "check_plot_path"]
@@ -57,7 +58,7 @@ def check_plot_path(path: str | os.PathLike[str]) -> Path:
         TypeError: ``path`` is not a str or path.
     """
     if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
-        raise ArgumentTypeError(f"the plot path must be a non-empty str or path, got {path!r}")
+        raise ArgumentTypeError(f"the plot path must be a non-empty str or path, got {shown(path)}")
     out = Path(os.fspath(path))
     _figure(1, 1)  # matplotlib is importable
     from matplotlib.backend_bases import FigureCanvasBase
@@ -94,7 +95,7 @@ def _level(name: str, value: Any) -> float | None:
 
 def _checked_points(timeline: Any) -> list[Any]:
     if timeline is None or isinstance(timeline, (str, bytes)):
-        raise ArgumentTypeError(f"timeline must be a Timeline or a sequence of points, got {timeline!r}")
+        raise ArgumentTypeError(f"timeline must be a Timeline or a sequence of points, got {shown(timeline)}")
     try:
         points = list(timeline.snapshot() if hasattr(timeline, "snapshot") else timeline)
     except TypeError:
@@ -103,7 +104,7 @@ def _checked_points(timeline: Any) -> list[Any]:
     for i, p in enumerate(points):
         if not isinstance(p, dict) and not hasattr(p, "timestamp"):
             raise ArgumentTypeError(f"timeline point {i} must have a timestamp (a TimelinePoint, reading or "
-                                    f"dict), got {p!r}")
+                                    f"dict), got {shown(p)}")
         _check.number(f"timeline point {i} timestamp", _get(p, "timestamp"), unit="seconds")
         for name in ("sadness", "smoothed", "enter_level", "exit_level"):
             _level(f"timeline point {i} {name}", _get(p, name))
@@ -112,7 +113,7 @@ def _checked_points(timeline: Any) -> list[Any]:
 
 def _checked_events(events: Any) -> list[Any]:
     if events is None or isinstance(events, (str, bytes)):
-        raise ArgumentTypeError(f"events must be a sequence of events, got {events!r}")
+        raise ArgumentTypeError(f"events must be a sequence of events, got {shown(events)}")
     evs = list(events)
     for i, e in enumerate(evs):
         _check.number(f"event {i} timestamp", _get(e, "timestamp"), unit="seconds")
@@ -242,7 +243,7 @@ def plot_readings(readings: Sequence[Any], path: str | os.PathLike[str], *, titl
     to the readings' own threshold.
     """
     if readings is None or isinstance(readings, (str, bytes)) or not isinstance(readings, Sequence):
-        raise ArgumentTypeError(f"readings must be a sequence of SadnessReading, got {readings!r}")
+        raise ArgumentTypeError(f"readings must be a sequence of SadnessReading, got {shown(readings)}")
     if threshold is None and readings:
         threshold = _get(readings[0], "threshold")
     return plot_timeline(readings, path, events, title=title, threshold=threshold)

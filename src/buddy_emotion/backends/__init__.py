@@ -19,6 +19,7 @@ from importlib import metadata
 from typing import Any
 
 from buddy_emotion import _check
+from buddy_emotion._check import shown
 from buddy_emotion.backends.base import EmotionBackend, Viability, install_hint, require
 from buddy_emotion.errors import (
     ArgumentTypeError,
@@ -73,23 +74,27 @@ def register(name: str, target: str | type[EmotionBackend], *, extra: str | None
         ValueError: ``name`` is not a non-empty string, or ``target`` is a string not of the form ``"module:Class"``.
         TypeError: ``target`` is neither, or ``extra``/``summary`` are not strings.
     """
-    if not name or not isinstance(name, str):
-        raise InvalidArgumentError(f"a backend name must be a non-empty string, got {name!r}")
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"a backend name must be a non-empty string, got {shown(name)}")
+    if not name:
+        raise InvalidArgumentError("a backend name must be a non-empty string, got ''")
     if isinstance(target, type):
         if not issubclass(target, EmotionBackend):
             raise ArgumentTypeError(f"target {target!r} is not an EmotionBackend subclass")
     elif isinstance(target, str):
         if not _TARGET_RE.match(target.strip()):
-            raise InvalidArgumentError(f"target must be an EmotionBackend subclass or 'module:Class', got {target!r}")
+            raise InvalidArgumentError(
+                f"target must be an EmotionBackend subclass or 'module:Class', got {shown(target)}")
         target = target.strip()
     else:
-        raise ArgumentTypeError(f"target must be an EmotionBackend subclass or a 'module:Class' string, got {target!r}")
+        raise ArgumentTypeError(
+            f"target must be an EmotionBackend subclass or a 'module:Class' string, got {shown(target)}")
     if extra is not None and not isinstance(extra, str):
-        raise ArgumentTypeError(f"extra must be a pip extra name or None, got {extra!r}")
+        raise ArgumentTypeError(f"extra must be a pip extra name or None, got {shown(extra)}")
     if install is not None and not isinstance(install, str):
-        raise ArgumentTypeError(f"install must be an install command or None, got {install!r}")
+        raise ArgumentTypeError(f"install must be an install command or None, got {shown(install)}")
     if not isinstance(summary, str):
-        raise ArgumentTypeError(f"summary must be a string, got {summary!r}")
+        raise ArgumentTypeError(f"summary must be a string, got {shown(summary)}")
     _REGISTERED[name] = _Entry(target, extra, dict(defaults), summary, install)
 
 

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from buddy_emotion import _check
+from buddy_emotion._check import shown
 from buddy_emotion.backends.base import EmotionBackend, Viability, checked_detector, require
 from buddy_emotion.errors import (
     ArgumentTypeError,
@@ -208,7 +209,7 @@ class AzureFaceBackend(EmotionBackend):
                 raise ArgumentTypeError(f"{arg} must be a string or None, got {type(value).__name__}")
         for arg, fn in (("sleep", sleep), ("clock", clock)):
             if not callable(fn):
-                raise ArgumentTypeError(f"{arg} must be callable, got {fn!r}")
+                raise ArgumentTypeError(f"{arg} must be callable, got {shown(fn)}")
         # the missing SDK first: its pip hint is what a user without the extra needs, keys or not
         face_mod = require(_SDK, "azure", "azure")
         models = require(f"{_SDK}.models", "azure", "azure")
@@ -228,7 +229,7 @@ class AzureFaceBackend(EmotionBackend):
         if parts.path.rstrip("/").endswith("/face/v1.0"):
             endpoint = endpoint[: -len("/face/v1.0")]  # the SDK adds it
         if upload not in ("frame", "face"):
-            raise InvalidArgumentError(f"upload must be 'frame' or 'face', got {upload!r}")
+            raise InvalidArgumentError(f"upload must be 'frame' or 'face', got {shown(upload)}")
 
         self.endpoint = endpoint
         self.timeout = _check.number("timeout", timeout, 0.0, open_lo=True, unit="seconds")

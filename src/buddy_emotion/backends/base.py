@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from buddy_emotion._check import shown
 from buddy_emotion.errors import ArgumentTypeError, BackendError, InvalidFrameError, MissingDependencyError
 from buddy_emotion.types import FaceEmotion
 
@@ -66,7 +67,7 @@ def checked_detector(name: str, detector: Any) -> Any:
         hint = ("; detectors are not chosen by name: pass an instance from buddy_emotion.face_detection, "
                 "HaarFaceDetector() (OpenCV) or BlazeFaceDetector() (the default)") if isinstance(detector, str) else ""
         raise ArgumentTypeError(f"{name} must be a face detector (an object with a detect(gray) method) or None, "
-                                f"got {detector!r}{hint}")
+                                f"got {shown(detector)}{hint}")
     return detector
 
 

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from buddy_emotion import _check
+from buddy_emotion._check import shown
 from buddy_emotion.backends.base import EmotionBackend, Viability
 from buddy_emotion.errors import (
     ArgumentTypeError,
@@ -79,7 +80,7 @@ def _member_list(backends: Any) -> list[Any]:
     if isinstance(backends, (str, EmotionBackend)):
         return [backends]
     if isinstance(backends, (bytes, Mapping)) or not isinstance(backends, Iterable):
-        raise ArgumentTypeError(f"backends must be backend names or EmotionBackend instances, got {backends!r}")
+        raise ArgumentTypeError(f"backends must be backend names or EmotionBackend instances, got {shown(backends)}")
     return list(backends)
 
 
@@ -88,10 +89,10 @@ def _member_options(options: Any) -> dict[str, Mapping[str, Any]]:
     if options is None:
         return {}
     if not isinstance(options, Mapping):
-        raise ArgumentTypeError(f"options must be a mapping of backend name -> options, got {options!r}")
+        raise ArgumentTypeError(f"options must be a mapping of backend name -> options, got {shown(options)}")
     for name, value in options.items():
         if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-            raise ArgumentTypeError(f"options[{name!r}] must be a mapping of keyword arguments, got {value!r}")
+            raise ArgumentTypeError(f"options[{name!r}] must be a mapping of keyword arguments, got {shown(value)}")
     return dict(options)
 
 
@@ -140,7 +141,7 @@ class FallbackBackend(EmotionBackend):
         # inf: a failed member is never tried again
         self.cooldown = _check.number("cooldown", cooldown, 0.0, finite=False, unit="seconds")
         if not callable(clock):
-            raise ArgumentTypeError(f"clock must be callable, got {clock!r}")
+            raise ArgumentTypeError(f"clock must be callable, got {shown(clock)}")
         self._clock = clock
         self._lock = threading.Lock()
         self._closed = False
@@ -165,7 +166,8 @@ class FallbackBackend(EmotionBackend):
         if isinstance(item, EmotionBackend):
             return _Member(item.name, item, None)
         if not isinstance(item, str):
-            raise ArgumentTypeError(f"fallback members are backend names or EmotionBackend instances, got {item!r}")
+            raise ArgumentTypeError(
+                f"fallback members are backend names or EmotionBackend instances, got {shown(item)}")
         if item == "fallback":
             raise InvalidArgumentError("a fallback cannot contain the backend 'fallback' by name")
         from buddy_emotion import backends as registry

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from buddy_emotion import _check
+from buddy_emotion._check import shown
 from buddy_emotion._runtime import quiet_stderr as _quiet_stderr
 from buddy_emotion.backends.base import EmotionBackend, Viability, checked_crops, checked_detector, require
 from buddy_emotion.errors import (
@@ -154,10 +155,14 @@ class KerasBackend(EmotionBackend):
                  tta: bool | str | Sequence[tuple[float, bool]] | None = None, num_threads: int = 1,
                  crop_scale: float | None = None, crop_shift: float | None = None, track: bool = False,
                  class_bias: Mapping[str, float] | None = None) -> None:
+        if not isinstance(runtime, str):
+            raise ArgumentTypeError(f"runtime must be 'litert' or 'tensorflow', got {shown(runtime)}")
         if runtime not in ("litert", "tensorflow"):
-            raise InvalidArgumentError(f"runtime must be 'litert' or 'tensorflow', got {runtime!r}")
+            raise InvalidArgumentError(f"runtime must be 'litert' or 'tensorflow', got {shown(runtime)}")
+        if not isinstance(color, str):
+            raise ArgumentTypeError(f"color must be 'bgr' or 'rgb', got {shown(color)}")
         if color not in ("bgr", "rgb"):
-            raise InvalidArgumentError(f"color must be 'bgr' or 'rgb', got {color!r}")
+            raise InvalidArgumentError(f"color must be 'bgr' or 'rgb', got {shown(color)}")
         self.runtime: Runtime = runtime
         bundled = model_path is None
         self.model_path = bundled_model_path(runtime) if bundled else _check.as_path("model_path", model_path)
@@ -165,7 +170,7 @@ class KerasBackend(EmotionBackend):
             where = "the bundled model" if bundled else "model file"
             raise ModelFileError(f"{where} not found: {self.model_path}")
         if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence)):
-            raise ArgumentTypeError(f"labels must be a sequence of label names or None, got {labels!r}")
+            raise ArgumentTypeError(f"labels must be a sequence of label names or None, got {shown(labels)}")
         names = FER2013_ORDER if labels is None else tuple(normalize_label(x) for x in labels)
         if len(set(names)) != len(names):
             raise InvalidArgumentError(f"labels must be distinct, got {names}")
@@ -347,10 +352,10 @@ class KerasBackend(EmotionBackend):
         try:
             lo, hi = value
         except (TypeError, ValueError):
-            raise InvalidArgumentError(f"input_range must be two numbers (lo, hi), got {value!r}") from None
+            raise InvalidArgumentError(f"input_range must be two numbers (lo, hi), got {shown(value)}") from None
         lo, hi = _check.number("input_range[0]", lo), _check.number("input_range[1]", hi)
         if not lo < hi:
-            raise InvalidArgumentError(f"input_range must have lo < hi, got {value!r}")
+            raise InvalidArgumentError(f"input_range must have lo < hi, got {shown(value)}")
         return lo, hi
 
     @staticmethod
@@ -367,15 +372,15 @@ class KerasBackend(EmotionBackend):
             return TTA_VIEWS["flip" if tta else "none"]
         if isinstance(tta, str):
             if tta not in TTA_VIEWS:
-                raise InvalidArgumentError(f"tta must be one of {', '.join(TTA_VIEWS)} by name, got {tta!r}")
+                raise InvalidArgumentError(f"tta must be one of {', '.join(TTA_VIEWS)} by name, got {shown(tta)}")
             return TTA_VIEWS[tta]
         try:
             views = tuple((float(z), bool(m)) for z, m in tta)
         except (TypeError, ValueError):
             raise InvalidArgumentError("tta must be True, False or a sequence of (zoom, mirror) pairs, got "
-                                       f"{tta!r}") from None
+                                       f"{shown(tta)}") from None
         if not views or any(not 0.5 <= z <= 2.0 for z, _ in views):
-            raise InvalidArgumentError(f"tta views need a zoom within 0.5..2, got {tta!r}")
+            raise InvalidArgumentError(f"tta views need a zoom within 0.5..2, got {shown(tta)}")
         return views
 
     @staticmethod
@@ -383,7 +388,7 @@ class KerasBackend(EmotionBackend):
         if bias is None:
             bias = bundled_model_card().get("class_bias", {}) if bundled else {}
         if not isinstance(bias, Mapping):
-            raise InvalidArgumentError(f"class_bias must be a mapping label -> nats, got {bias!r}")
+            raise InvalidArgumentError(f"class_bias must be a mapping label -> nats, got {shown(bias)}")
         out: dict[str, float] = {}
         for label, value in bias.items():
             name = normalize_label(label)
@@ -392,9 +397,10 @@ class KerasBackend(EmotionBackend):
             try:
                 v = float(value)
             except (TypeError, ValueError):
-                raise InvalidArgumentError(f"class_bias[{label!r}] must be a number of nats, got {value!r}") from None
+                raise InvalidArgumentError(
+                    f"class_bias[{label!r}] must be a number of nats, got {shown(value)}") from None
             if not -5.0 <= v <= 5.0:  # also rejects nan
-                raise InvalidArgumentError(f"class_bias[{label!r}] must be within -5..5 nats, got {value!r}")
+                raise InvalidArgumentError(f"class_bias[{label!r}] must be within -5..5 nats, got {shown(value)}")
             out[name] = v
         return out
 
@@ -461,7 +467,7 @@ class KerasBackend(EmotionBackend):
         for pair in pairs:
             if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(b, FaceBox) for b in pair)):
                 raise ArgumentTypeError(f"{type(detector).__name__}.detect_extents must give (FaceBox, FaceBox) "
-                                        f"pairs, got {_check.shown(pair)}")
+                                        f"pairs, got {shown(pair)}")
         return pairs
 
     def _face_crop(self, pixels: np.ndarray, box: FaceBox, extent: FaceBox) -> np.ndarray:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from buddy_emotion import _check
+from buddy_emotion._check import shown
 from buddy_emotion.cameras.base import Camera, CameraEndOfStream
 from buddy_emotion.cameras.files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ImageFolderCamera, VideoFileCamera
 from buddy_emotion.cameras.opencv import OpenCVCamera, redact_url
@@ -61,7 +62,7 @@ def _new(cls: type[Camera], *args: Any, **kw: Any) -> Camera:
 def camera_from_spec(spec: str | int | os.PathLike[str], **kw: Any) -> Camera:
     """The (unopened) camera a spec names; ``kw`` goes to its constructor. See :func:`open_camera`."""
     if isinstance(spec, bool):
-        raise ArgumentTypeError(f"a camera spec must be a string or an index, got {spec!r}: {SPEC_HELP}")
+        raise ArgumentTypeError(f"a camera spec must be a string or an index, got {shown(spec)}: {SPEC_HELP}")
     if isinstance(spec, int):
         return _new(OpenCVCamera, spec, **kw)
     if isinstance(spec, os.PathLike):

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from buddy_emotion import _check
+from buddy_emotion._check import shown
 from buddy_emotion.cameras.base import Camera, CameraEndOfStream
 from buddy_emotion.errors import ArgumentTypeError, ImageFileError, InvalidArgumentError
 from buddy_emotion.frames import load_image
@@ -47,11 +48,11 @@ def _extensions(value: Any) -> tuple[str, ...]:
         value = (value,)
     if not isinstance(value, Iterable) or isinstance(value, bytes):
         raise ArgumentTypeError(
-            f"extensions must be a sequence of file extensions such as ('.png', '.jpg'), got {value!r}")
+            f"extensions must be a sequence of file extensions such as ('.png', '.jpg'), got {shown(value)}")
     exts = []
     for e in value:
         if not isinstance(e, str) or not e.strip(". "):
-            raise InvalidArgumentError(f"extensions must hold file extensions such as '.png', got {e!r}")
+            raise InvalidArgumentError(f"extensions must hold file extensions such as '.png', got {shown(e)}")
         e = e.strip().lower()
         exts.append(e if e.startswith(".") else f".{e}")
     if not exts:
