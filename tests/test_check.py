@@ -195,6 +195,14 @@ def _frame_in_every_argument() -> list:
     from buddy_emotion.backends.fallback import FallbackBackend
     from buddy_emotion.backends.keras import KerasBackend
     from buddy_emotion.cameras import ImageFolderCamera, open_camera
+    from buddy_emotion.face_detection import crop_face
+    from buddy_emotion.types import FaceBox
+
+    def _azure() -> type:
+        pytest.importorskip("azure.cognitiveservices.vision.face", reason="the azure extra")
+        from buddy_emotion.backends.azure import AzureFaceBackend
+
+        return AzureFaceBackend
 
     f = _FRAME
     calls = {
@@ -219,6 +227,9 @@ def _frame_in_every_argument() -> list:
         "plot_timeline(timeline)": lambda tmp: plotting.plot_timeline(f, tmp / "x.png"),
         "plot_readings(readings)": lambda tmp: plotting.plot_readings(f, tmp / "x.png"),
         "check_plot_path(path)": lambda tmp: plotting.check_plot_path(f),
+        "crop_face(pad)": lambda tmp: crop_face(f[..., 0], FaceBox(1, 1, 20, 20), pad=f),
+        "AzureFaceBackend(upload)": lambda tmp: _azure()(endpoint="https://x.cognitiveservices.azure.com",
+                                                         key="k" * 32, upload=f),
     }
     return [pytest.param(call, id=name) for name, call in calls.items()]
 

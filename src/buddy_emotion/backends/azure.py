@@ -228,6 +228,8 @@ class AzureFaceBackend(EmotionBackend):
         parts = urlsplit(endpoint)
         if parts.path.rstrip("/").endswith("/face/v1.0"):
             endpoint = endpoint[: -len("/face/v1.0")]  # the SDK adds it
+        if not isinstance(upload, str):
+            raise ArgumentTypeError(f"upload must be 'frame' or 'face', got {shown(upload)}")
         if upload not in ("frame", "face"):
             raise InvalidArgumentError(f"upload must be 'frame' or 'face', got {shown(upload)}")
 

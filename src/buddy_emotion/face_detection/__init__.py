@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from buddy_emotion._check import integer, number
+from buddy_emotion._check import integer, number, shown
 from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.types import FaceBox
@@ -140,8 +140,10 @@ def crop_face(gray: np.ndarray, box: FaceBox, size: int = 48, scale: float = FER
     size = integer("size", size, 1)
     scale = number("scale", scale, 0.0, open_lo=True)
     shift = number("shift", shift)
+    if not isinstance(pad, str):
+        raise ArgumentTypeError(f"pad must be 'edge' or 'mean', got {shown(pad)}")
     if pad not in ("edge", "mean"):
-        raise InvalidArgumentError(f"pad must be 'edge' or 'mean', got {pad!r}")
+        raise InvalidArgumentError(f"pad must be 'edge' or 'mean', got {shown(pad)}")
     side = max(box.width, box.height) * scale
     cx, cy = box.center
     cy += shift * max(box.width, box.height)
