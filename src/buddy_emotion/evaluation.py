@@ -13,14 +13,14 @@ import sys
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from buddy_emotion._check import integer, number, shown
+from buddy_emotion._check import flag, integer, number, shown
 from buddy_emotion.backends.base import EmotionBackend
 from buddy_emotion.errors import ArgumentTypeError, BuddyEmotionError, ImageFileError, InvalidArgumentError
 from buddy_emotion.frames import load_image
@@ -252,7 +252,7 @@ def classification_report(true: Sequence[str] | np.ndarray, scores: Sequence[Map
         TypeError, ValueError: unknown labels or class numbers, scores that are not finite numbers, an array
             of the wrong shape, or lengths that differ.
     """
-    if true is None or isinstance(true, (str, bytes, Mapping)):
+    if true is None or isinstance(true, (str, bytes, Mapping)) or not isinstance(true, Iterable):
         raise ArgumentTypeError("true must be a sequence of labels or FER-2013 class numbers, got "
                                 f"{type(true).__name__}")
     true_l = [_true_label(i, t) for i, t in enumerate(true)]
@@ -263,7 +263,7 @@ def classification_report(true: Sequence[str] | np.ndarray, scores: Sequence[Map
         if not np.isfinite(scores).all():
             raise InvalidArgumentError("scores must be finite numbers (no NaN or inf)")
         score_l: list[Mapping[str, float] | None] = [dict(zip(FER2013_ORDER, map(float, row))) for row in scores]
-    elif scores is None or isinstance(scores, (str, bytes, Mapping)):
+    elif scores is None or isinstance(scores, (str, bytes, Mapping)) or not isinstance(scores, Iterable):
         raise ArgumentTypeError(f"scores must be a sequence of mappings (or None) or an (N, 7) array, got "
                                 f"{type(scores).__name__}")
     else:
@@ -367,6 +367,7 @@ def evaluate(backend: EmotionBackend, data: LabelledImages, *, cropped: bool = F
     scores: list[Mapping[str, float] | None] = []
     times: list[float] = []
     errors: list[str] = []
+    cropped, progress = flag("cropped", cropped), flag("progress", progress)
     bar = _progress(len(data), "eval", progress)
     for _, image, err in _iterate(data):
         if image is None:

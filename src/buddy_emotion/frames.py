@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from buddy_emotion._check import as_path
-from buddy_emotion.errors import ImageFileError, InvalidFrameError
+from buddy_emotion._check import as_path, shown
+from buddy_emotion.errors import ArgumentTypeError, ImageFileError, InvalidFrameError
 
 __all__ = ["validate_frame", "to_gray", "to_bgr", "load_image", "MIN_SIDE", "MAX_SIDE", "MAX_PIXELS"]
 
@@ -29,7 +29,10 @@ def validate_frame(frame: Any, name: str = "frame") -> np.ndarray:
 
     Raises:
         InvalidFrameError: with a one-line reason (None, not an array, wrong dtype or shape, too small or large).
+        ArgumentTypeError: ``name`` is not a str.
     """
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"name must be a str naming the frame in messages, got {shown(name)}")
     if frame is None:
         raise InvalidFrameError(f"{name} is None (did the camera or cv2.imread fail?)")
     if isinstance(frame, (str, bytes, os.PathLike)):

@@ -57,7 +57,7 @@ def normalize_label(name: str) -> str:
         TypeError: ``name`` is not a str.
     """
     if not isinstance(name, str):
-        raise ArgumentTypeError(f"emotion label must be a str, got {name!r}")
+        raise ArgumentTypeError(f"emotion label must be a str, got {type(name).__name__}")
     try:
         return _ALIASES[name.strip().lower()]
     except KeyError:
@@ -72,7 +72,8 @@ def parse_label_values(text: str) -> dict[str, float]:
         TypeError: ``text`` is not a str.
     """
     if not isinstance(text, str):
-        raise ArgumentTypeError(f"label values must be a str like 'sadness=0.1,fear=-0.2' or 'none', got {text!r}")
+        raise ArgumentTypeError(
+            f"label values must be a str like 'sadness=0.1,fear=-0.2' or 'none', got {type(text).__name__}")
     if text.strip().lower() == "none":
         return {}
     out: dict[str, float] = {}

@@ -112,7 +112,7 @@ def _checked_points(timeline: Any) -> list[Any]:
 
 
 def _checked_events(events: Any) -> list[Any]:
-    if events is None or isinstance(events, (str, bytes)):
+    if events is None or isinstance(events, (str, bytes)) or not isinstance(events, Iterable):
         raise ArgumentTypeError(f"events must be a sequence of events, got {shown(events)}")
     evs = list(events)
     for i, e in enumerate(evs):
@@ -157,6 +157,8 @@ def plot_timeline(timeline: Iterable[Any], path: str | os.PathLike[str], events:
     points = _checked_points(timeline)
     evs = _checked_events(events)
     threshold = _level("threshold", threshold)
+    if title is not None and not isinstance(title, str):
+        raise ArgumentTypeError(f"title must be a str or None, got {shown(title)}")
     out = _check.as_path("path", path)
     fig, ax = _figure(11.0, 4.2)
     nan = math.nan

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from buddy_emotion._check import integer, is_real, number
+from buddy_emotion._check import integer, is_real, number, shown
 from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 from buddy_emotion.labels import EMOTIONS, SADNESS
 
@@ -32,8 +32,10 @@ class FaceBox:
         for name in ("x", "y", "width", "height"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
-                if not is_real(value) or not math.isfinite(value):
-                    raise InvalidArgumentError(f"FaceBox {name} must be a finite number of pixels, got {value!r}")
+                if not is_real(value):
+                    raise ArgumentTypeError(f"FaceBox {name} must be a finite number of pixels, got {shown(value)}")
+                if not math.isfinite(value):
+                    raise InvalidArgumentError(f"FaceBox {name} must be a finite number of pixels, got {shown(value)}")
                 object.__setattr__(self, name, int(value))  # float coordinates are truncated, as int() does
         if self.width <= 0 or self.height <= 0:
             raise InvalidArgumentError(f"a face box needs a positive size, got {self.width}x{self.height}")
@@ -65,6 +67,7 @@ class FaceBox:
 
     def clip(self, frame_width: int, frame_height: int) -> FaceBox | None:
         """This box cut to the frame; None if nothing of it is inside."""
+        frame_width, frame_height = integer("frame_width", frame_width), integer("frame_height", frame_height)
         x0, y0 = max(self.x, 0), max(self.y, 0)
         x1, y1 = min(self.right, frame_width), min(self.bottom, frame_height)
         if x1 <= x0 or y1 <= y0:
@@ -73,6 +76,8 @@ class FaceBox:
 
     def iou(self, other: FaceBox) -> float:
         """Intersection over union with ``other`` (0..1)."""
+        if not isinstance(other, FaceBox):
+            raise ArgumentTypeError(f"other must be a FaceBox, got {shown(other)}")
         ix = max(0, min(self.right, other.right) - max(self.x, other.x))
         iy = max(0, min(self.bottom, other.bottom) - max(self.y, other.y))
         inter = ix * iy
@@ -119,7 +124,7 @@ def _freeze_scores(scores: Mapping[str, float]) -> Mapping[str, float]:
             raise InvalidArgumentError(f"unknown emotion label {label!r}; expected one of {', '.join(EMOTIONS)}")
         v = float(value) if is_real(value) else math.nan
         if not math.isfinite(v) or v < -1e-6 or v > 1 + 1e-6:
-            raise InvalidArgumentError(f"score of {label!r} must be a probability in 0..1, got {value!r}")
+            raise InvalidArgumentError(f"score of {label!r} must be a probability in 0..1, got {shown(value)}")
         out[label] = min(max(v, 0.0), 1.0)
     return Scores(out)
 
@@ -220,7 +225,7 @@ class SadnessReading:
         if self.box is not None and not isinstance(self.box, FaceBox):
             raise ArgumentTypeError(f"box must be a FaceBox or None, got {type(self.box).__name__}")
         if self.reason is not None and not isinstance(self.reason, NoReadingReason):
-            raise ArgumentTypeError(f"reason must be a NoReadingReason or None, got {self.reason!r}")
+            raise ArgumentTypeError(f"reason must be a NoReadingReason or None, got {shown(self.reason)}")
         if self.scores is not None:
             object.__setattr__(self, "scores", _freeze_scores(self.scores))
         if self.sadness is None and self.reason is None:

@@ -12,7 +12,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from buddy_emotion._check import shown
-from buddy_emotion.errors import ArgumentTypeError, BackendError, InvalidFrameError, MissingDependencyError
+from buddy_emotion.errors import (
+    ArgumentTypeError,
+    BackendError,
+    InvalidArgumentError,
+    InvalidFrameError,
+    MissingDependencyError,
+)
 from buddy_emotion.types import FaceEmotion
 
 __all__ = ["EmotionBackend", "Viability", "require", "install_hint"]
@@ -41,13 +47,20 @@ def require(module: str, extra: str | None, backend: str, *, install: str | None
 
     ``extra`` is a buddy-emotion extra (``"dlib"`` gives ``pip install 'buddy-emotion[dlib]'``). A plug-in
     passes ``extra=None`` and its own command, e.g. ``install="pip install onnxruntime"``.
+
+    Raises:
+        ArgumentTypeError, InvalidArgumentError: ``module`` is not a non-empty module name.
     """
+    if not isinstance(module, str):
+        raise ArgumentTypeError(f"module must be a module name, got {shown(module)}")
+    if not module.strip():
+        raise InvalidArgumentError("module must be a module name, got ''")
     try:
         return importlib.import_module(module)
     except ImportError as e:
         hint = install_hint(extra, install)
         raise MissingDependencyError(
-            f"backend {backend!r} needs {module} ({type(e).__name__}: {e}); "
+            f"backend {shown(backend)} needs {module} ({type(e).__name__}: {e}); "
             + (f"install it with: {hint}" if hint else f"install the package that provides {module}")
         ) from None
 

@@ -35,6 +35,7 @@ from buddy_emotion import _check
 from buddy_emotion import landmarks as L
 from buddy_emotion.backends.base import EmotionBackend, Viability, checked_crops, require
 from buddy_emotion.errors import (
+    ArgumentTypeError,
     BackendUnavailableError,
     InvalidArgumentError,
     MissingDependencyError,
@@ -229,6 +230,7 @@ class DlibBackend(EmotionBackend):
         """``(box, extent)`` per face, in the order of :meth:`detect`: ``box`` clipped to the frame, as
         :meth:`detect` reports it; ``extent`` HOG's rectangle before clipping, which reaches past the frame
         edge where a face cut by it does (its left and top may be negative). Pixels of ``gray``."""
+        gray = to_gray(validate_frame(gray, name="gray"))
         h, w = gray.shape[:2]
         small, scale = downscaled(gray, self.detect_width)
         with self._lock:
@@ -247,6 +249,9 @@ class DlibBackend(EmotionBackend):
     def landmarks(self, gray: np.ndarray, box: FaceBox) -> np.ndarray:
         """(68, 2) landmark pixels of the face in ``box`` of grey image ``gray`` (``box`` may reach past the
         image edge: dlib's predictor takes such rectangles)."""
+        gray = to_gray(validate_frame(gray, name="gray"))
+        if not isinstance(box, FaceBox):
+            raise ArgumentTypeError(f"box must be a FaceBox, got {_check.shown(box)}")
         rect = self._dlib.rectangle(int(box.x), int(box.y), int(box.right - 1), int(box.bottom - 1))
         with self._lock:
             shape = self._predictor(np.ascontiguousarray(gray), rect)
@@ -256,6 +261,7 @@ class DlibBackend(EmotionBackend):
         """(68, 2) landmark pixels of a registered face crop (fitted on a 192 px upscaled copy)."""
         import cv2
 
+        crop_gray = to_gray(validate_frame(crop_gray, name="crop_gray"))
         h, w = crop_gray.shape[:2]
         up = cv2.resize(crop_gray, (CROP_SIZE, CROP_SIZE),
                         interpolation=cv2.INTER_CUBIC if max(h, w) < CROP_SIZE else cv2.INTER_AREA)

@@ -63,8 +63,17 @@ cropped around that estimate; a face barely past the edge keeps the crop around 
 measuring; ``benchmarks/bench_edge.py`` measures the rule."""
 
 
+def _checked_runtime(runtime: Any) -> Runtime:
+    if not isinstance(runtime, str):
+        raise ArgumentTypeError(f"runtime must be 'litert' or 'tensorflow', got {shown(runtime)}")
+    if runtime not in ("litert", "tensorflow"):
+        raise InvalidArgumentError(f"runtime must be 'litert' or 'tensorflow', got {shown(runtime)}")
+    return runtime  # type: ignore[return-value]
+
+
 def bundled_model_path(runtime: Runtime = "litert") -> Path:
     """Path of the bundled model file for ``runtime`` (``.tflite`` for LiteRT, ``.keras`` for TensorFlow)."""
+    runtime = _checked_runtime(runtime)
     name = "fer_cnn.tflite" if runtime == "litert" else "fer_cnn.keras"
     return Path(str(resources.files("buddy_emotion") / "models" / name))
 
@@ -155,10 +164,7 @@ class KerasBackend(EmotionBackend):
                  tta: bool | str | Sequence[tuple[float, bool]] | None = None, num_threads: int = 1,
                  crop_scale: float | None = None, crop_shift: float | None = None, track: bool = False,
                  class_bias: Mapping[str, float] | None = None) -> None:
-        if not isinstance(runtime, str):
-            raise ArgumentTypeError(f"runtime must be 'litert' or 'tensorflow', got {shown(runtime)}")
-        if runtime not in ("litert", "tensorflow"):
-            raise InvalidArgumentError(f"runtime must be 'litert' or 'tensorflow', got {shown(runtime)}")
+        runtime = _checked_runtime(runtime)
         if not isinstance(color, str):
             raise ArgumentTypeError(f"color must be 'bgr' or 'rgb', got {shown(color)}")
         if color not in ("bgr", "rgb"):
@@ -188,10 +194,10 @@ class KerasBackend(EmotionBackend):
         self._crop = (_check.optional_number("crop_scale", crop_scale, 0.2, 5.0),
                       _check.optional_number("crop_shift", crop_shift, -1.0, 1.0))
         threads = _check.integer("num_threads", num_threads, 0, 256)
-        if track and detector is not None:
+        self.track = _check.flag("track", track)
+        if self.track and detector is not None:
             raise InvalidArgumentError("track applies to the default detector; pass "
                                        "BlazeFaceDetector(track=True) instead")
-        self.track = _check.flag("track", track)
         self._detector = checked_detector("detector", detector)
         self._lock = threading.Lock()
         self._closed = False
@@ -208,12 +214,14 @@ class KerasBackend(EmotionBackend):
     # -- loading -----------------------------------------------------------------------------
     @classmethod
     def viability(cls, runtime: str = "litert", model_path: str | Path | None = None, **_: Any) -> Viability:
+        if not isinstance(runtime, str) or runtime not in ("litert", "tensorflow"):
+            return Viability(False, f"runtime must be 'litert' or 'tensorflow', got {shown(runtime)}")
         if runtime == "tensorflow" and importlib.util.find_spec("tensorflow") is None:
             return Viability(False, "runtime 'tensorflow' needs TensorFlow: pip install 'buddy-emotion[keras]'")
         if runtime == "litert" and importlib.util.find_spec("ai_edge_litert") is None:
             return Viability(False, "LiteRT is missing (a core dependency): pip install ai-edge-litert")
         if model_path is not None and not isinstance(model_path, (str, os.PathLike)):
-            return Viability(False, f"model_path must be a file path, got {model_path!r}")
+            return Viability(False, f"model_path must be a file path, got {shown(model_path)}")
         path = bundled_model_path(runtime) if model_path is None else Path(model_path)  # type: ignore[arg-type]
         if not path.is_file():
             return Viability(False, f"model file not found: {path}")

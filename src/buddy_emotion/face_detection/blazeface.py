@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from buddy_emotion._check import as_path, flag, integer, number
+from buddy_emotion._check import as_path, flag, integer, number, shown
 from buddy_emotion._runtime import quiet_stderr
-from buddy_emotion.errors import BackendUnavailableError, InvalidArgumentError, ModelFileError
+from buddy_emotion.errors import ArgumentTypeError, BackendUnavailableError, InvalidArgumentError, ModelFileError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.types import FaceBox
 
@@ -173,14 +173,16 @@ class BlazeFaceDetector:
     def __init__(self, input_size: tuple[int, int] = (256, 192), min_score: float = 0.5, min_face: int = 20,
                  num_threads: int = 1, model_path: str | Path | None = None, *, track: bool = False,
                  roi_scale: float = 2.5, refresh_every: int = 5) -> None:
-        if not isinstance(input_size, (tuple, list)) or len(input_size) != 2:
-            raise InvalidArgumentError(f"input_size must be a pair (width, height), got {input_size!r}")
+        if not isinstance(input_size, (tuple, list)):
+            raise ArgumentTypeError(f"input_size must be a pair (width, height), got {shown(input_size)}")
+        if len(input_size) != 2:
+            raise InvalidArgumentError(f"input_size must be a pair (width, height), got {shown(input_size)}")
         width, height = (integer("input_size", v, 64) for v in input_size)
         if width % 32 or height % 32:
-            raise InvalidArgumentError(f"input_size must be multiples of 32 of at least 64, got {input_size!r}")
+            raise InvalidArgumentError(f"input_size must be multiples of 32 of at least 64, got {shown(input_size)}")
         self.min_score = number("min_score", min_score, 0.0, 1.0, open_lo=True)
         if self.min_score == 1.0:
-            raise InvalidArgumentError(f"min_score must be within (0, 1), got {min_score!r}")
+            raise InvalidArgumentError(f"min_score must be within (0, 1), got {shown(min_score)}")
         self.input_size = (width, height)
         self.min_face = integer("min_face", min_face, 1)
         self.track = flag("track", track)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from buddy_emotion._check import flag, integer, number
+from buddy_emotion._check import flag, integer, number, shown
 from buddy_emotion.errors import ArgumentTypeError, BackendUnavailableError
 from buddy_emotion.face_detection import downscaled
 from buddy_emotion.frames import to_gray, validate_frame
@@ -62,7 +62,8 @@ class HaarFaceDetector:
         self.scale_factor = number("scale_factor", scale_factor, 1.0, open_lo=True)
         self.min_neighbors = integer("min_neighbors", min_neighbors, 0)
         if not isinstance(cascade, str):
-            raise ArgumentTypeError(f"cascade must be a file name (str) inside cv2.data.haarcascades, got {cascade!r}")
+            raise ArgumentTypeError(
+                f"cascade must be a file name (str) inside cv2.data.haarcascades, got {shown(cascade)}")
         self.equalize = flag("equalize", equalize)
         self._cascade = cv2.CascadeClassifier(str(_cascade_path(cascade)))
         if self._cascade.empty():

@@ -152,6 +152,8 @@ class Baseline:
     @classmethod
     def from_dict(cls, data: Any, where: str = "baseline") -> Baseline:
         """Rebuild a baseline from :meth:`as_dict`'s output (checked like :meth:`load`)."""
+        if not isinstance(where, str):
+            raise ArgumentTypeError(f"where must be a str naming the data in messages, got {_check.shown(where)}")
         if not isinstance(data, dict) or data.get("format") != _BASELINE_FORMAT:
             raise BaselineError(f"{where} is not a buddy-emotion baseline (no 'format': '{_BASELINE_FORMAT}')")
         if data.get("version") != _BASELINE_VERSION or isinstance(data.get("version"), bool):  # true == 1

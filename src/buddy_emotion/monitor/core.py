@@ -155,6 +155,7 @@ class SadnessMonitor:
 
     def reset(self, *, keep_baseline: bool = True) -> None:
         """Forget the temporal state (window, spell, cooldown) and the timeline; keep the baseline unless told."""
+        keep_baseline = _check.flag("keep_baseline", keep_baseline)
         with self._lock:
             self._reset_temporal()
             self._last_event_t = None

@@ -8,8 +8,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
-
 from buddy_emotion import _check
 from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError
 
@@ -58,9 +56,12 @@ class QualityGate:
     measure_size: int = 64
 
     def __post_init__(self) -> None:
-        if not isinstance(self.multiple_faces, str) or self.multiple_faces not in ("dominant", "largest", "reject"):
+        if not isinstance(self.multiple_faces, str):
+            raise ArgumentTypeError("multiple_faces must be 'dominant', 'largest' or 'reject', got "
+                                    f"{_check.shown(self.multiple_faces)}")
+        if self.multiple_faces not in ("dominant", "largest", "reject"):
             raise InvalidArgumentError("multiple_faces must be 'dominant', 'largest' or 'reject', got "
-                                       f"{self.multiple_faces!r}")
+                                       f"{_check.shown(self.multiple_faces)}")
         _store(self, "min_face", _check.integer("min_face", self.min_face, 1), (int,))
         _store(self, "measure_size", _check.integer("measure_size", self.measure_size, *_MEASURE_SIZES), (int,))
         for name, lo, hi in (("min_sharpness", 0.0, math.inf), ("min_brightness", 0.0, 255.0),
@@ -138,9 +139,7 @@ class MonitorOptions:
         for name, low in (("min_window_samples", 1), ("min_samples", 1), ("baseline_window", 1),
                           ("timeline_size", 1), ("calibration_samples", 0)):
             _store(self, name, _check.integer(name, getattr(self, name), low), (int,))
-        if not isinstance(self.adapt_baseline, (bool, np.bool_)):
-            raise ArgumentTypeError(f"adapt_baseline must be True or False, got {self.adapt_baseline!r}")
-        _store(self, "adapt_baseline", bool(self.adapt_baseline), (bool,))
+        _store(self, "adapt_baseline", _check.flag("adapt_baseline", self.adapt_baseline), (bool,))
         if self.exit_threshold > self.enter_threshold:
             raise InvalidArgumentError(f"exit_threshold ({self.exit_threshold}) must not exceed enter_threshold "
                                        f"({self.enter_threshold})")
