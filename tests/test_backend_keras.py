@@ -487,3 +487,16 @@ def test_a_large_batch_of_crops_runs_in_pieces_with_the_same_scores(monkeypatch:
     assert sizes == [4, 4, 4, 2]  # 7 crops x 2 views (flip) = 14 rows
     for a, b in zip(whole, pieces):
         assert a.keys() == b.keys() and all(abs(a[k] - b[k]) < 1e-4 for k in a)
+
+
+@pytest.mark.parametrize(("options", "error"), [
+    ({"input_range": 5}, "ArgumentTypeError"), ({"input_range": (1, 2, 3)}, "InvalidArgumentError"),
+    ({"tta": 5}, "ArgumentTypeError"), ({"tta": [(1.0,)]}, "InvalidArgumentError"),
+    ({"class_bias": 5}, "ArgumentTypeError"), ({"class_bias": ["sad"]}, "ArgumentTypeError"),
+])
+def test_a_wrong_type_of_option_is_a_type_error_and_a_wrong_value_a_value_error(options: dict, error: str) -> None:
+    from buddy_emotion.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError) as info:
+        KerasBackend(**options)
+    assert type(info.value).__name__ == error

@@ -311,3 +311,11 @@ def test_npz_member_that_is_not_an_npy_and_a_path_too_long_give_image_file_error
         load_labelled(p)
     with pytest.raises(ImageFileError, match="not a usable path"):
         load_labelled(tmp_path / ("y" * 5000))
+
+
+def test_a_split_that_is_not_a_str_is_a_type_error(tmp_path) -> None:
+    from buddy_emotion.errors import ArgumentTypeError
+    from buddy_emotion.evaluation import load_labelled
+
+    with pytest.raises(ArgumentTypeError, match="split must be a str or None, got 3"):
+        load_labelled(tmp_path / "x.npz", split=3)  # type: ignore[arg-type]

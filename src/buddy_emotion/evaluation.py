@@ -71,7 +71,7 @@ def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit:
     if not isinstance(data, (str, os.PathLike)):
         raise ImageFileError(f"data must be the path of an .npz file or a folder, got {shown(data)}")
     if split is not None and not isinstance(split, str):
-        raise InvalidArgumentError(f"split must be a str or None, got {shown(split)}")
+        raise ArgumentTypeError(f"split must be a str or None, got {shown(split)}")
     if limit is not None:
         limit = integer("limit", limit, 1)
     p = Path(os.fspath(data))

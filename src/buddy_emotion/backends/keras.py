@@ -359,8 +359,9 @@ class KerasBackend(EmotionBackend):
         """``input_range`` as two finite floats ``lo < hi``."""
         try:
             lo, hi = value
-        except (TypeError, ValueError):
-            raise InvalidArgumentError(f"input_range must be two numbers (lo, hi), got {shown(value)}") from None
+        except (TypeError, ValueError) as e:  # not iterable: a wrong type; not two items: a wrong value
+            error = ArgumentTypeError if isinstance(e, TypeError) else InvalidArgumentError
+            raise error(f"input_range must be two numbers (lo, hi), got {shown(value)}") from None
         lo, hi = _check.number("input_range[0]", lo), _check.number("input_range[1]", hi)
         if not lo < hi:
             raise InvalidArgumentError(f"input_range must have lo < hi, got {shown(value)}")
@@ -384,9 +385,9 @@ class KerasBackend(EmotionBackend):
             return TTA_VIEWS[tta]
         try:
             views = tuple((float(z), bool(m)) for z, m in tta)
-        except (TypeError, ValueError):
-            raise InvalidArgumentError("tta must be True, False or a sequence of (zoom, mirror) pairs, got "
-                                       f"{shown(tta)}") from None
+        except (TypeError, ValueError) as e:  # not iterable: a wrong type; not pairs: a wrong value
+            error = ArgumentTypeError if isinstance(e, TypeError) else InvalidArgumentError
+            raise error(f"tta must be True, False or a sequence of (zoom, mirror) pairs, got {shown(tta)}") from None
         if not views or any(not 0.5 <= z <= 2.0 for z, _ in views):
             raise InvalidArgumentError(f"tta views need a zoom within 0.5..2, got {shown(tta)}")
         return views
@@ -396,7 +397,7 @@ class KerasBackend(EmotionBackend):
         if bias is None:
             bias = bundled_model_card().get("class_bias", {}) if bundled else {}
         if not isinstance(bias, Mapping):
-            raise InvalidArgumentError(f"class_bias must be a mapping label -> nats, got {shown(bias)}")
+            raise ArgumentTypeError(f"class_bias must be a mapping label -> nats, got {shown(bias)}")
         out: dict[str, float] = {}
         for label, value in bias.items():
             name = normalize_label(label)
