@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from buddy_emotion import backends, evaluation, frames, plotting
+from buddy_emotion import landmarks as L
 from buddy_emotion.backends.azure import AzureFaceBackend
 from buddy_emotion.backends.base import require
 from buddy_emotion.backends.dlib import DlibBackend
@@ -57,6 +58,16 @@ FACE = sample_face_frame()
 GRAY = cv2.cvtColor(FACE, cv2.COLOR_BGR2GRAY)
 CROP = cv2.resize(GRAY, (48, 48))
 AZURE = {"endpoint": "https://x.cognitiveservices.azure.com", "key": "k" * 32}
+PTS = np.random.default_rng(0).uniform(8.0, 40.0, (68, 2))  # 68 landmark pixels of a 48x48 crop
+
+
+class _Shape:
+    """What dlib's shape predictor returns: ``num_parts`` and ``part(i)`` with ``x`` and ``y``."""
+
+    num_parts = 68
+
+    def part(self, i: int) -> Any:
+        return type("P", (), {"x": int(PTS[i, 0]), "y": int(PTS[i, 1])})()
 
 
 class Data:
@@ -297,6 +308,20 @@ CASES = [
          lambda d, **k: FaceBox(1, 1, 10, 10).clip(**k), {"frame_width": "-1", "frame_height": "-1"}),
     Case("FaceBox.iou", FaceBox.iou, {"other": FaceBox(2, 2, 10, 10)},
          lambda d, **k: FaceBox(1, 1, 10, 10).iou(**k)),
+    # landmarks: the dlib backend's geometry, public for plug-ins and training
+    Case("shape_to_array", L.shape_to_array, {"shape": _Shape()}),
+    Case("crop_rect", L.crop_rect, {"width": 48, "height": 48, "rect": L.REGISTERED_RECT}),
+    Case("eye_centres", L.eye_centres, {"pts": PTS}),
+    Case("normalize_landmarks", L.normalize_landmarks, {"pts": PTS}),
+    Case("mirror_landmarks", L.mirror_landmarks, {"pts": PTS, "width": 48}, accepts={"width": "-1"}),
+    Case("geometry_features", L.geometry_features, {"pts": PTS, "normalized": False}),
+    Case("plausible", L.plausible, {"pts": PTS, "width": 48, "height": 48}),
+    Case("align_matrix", L.align_matrix, {"pts": PTS, "size": 48, "eye_y": 0.4, "iod": 0.4}),
+    Case("align_face", L.align_face, {"gray": CROP, "landmarks": PTS, "size": 48, "eye_y": 0.4, "iod": 0.4},
+         accepts={"gray": "frame"}),
+    Case("appearance_features", L.appearance_features, {"aligned": CROP}),
+    Case("expression_features", L.expression_features, {"gray": CROP, "pts": PTS, "mirror": False},
+         accepts={"gray": "frame"}),
 ]
 
 

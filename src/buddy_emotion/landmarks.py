@@ -21,9 +21,13 @@ from __future__ import annotations
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+
+from buddy_emotion import _check
+from buddy_emotion._check import shown
+from buddy_emotion.errors import ArgumentTypeError, InvalidArgumentError, InvalidFrameError
 
 __all__ = [
     "predictor_path", "models_dir", "shape_to_array", "normalize_landmarks", "mirror_landmarks",
@@ -64,11 +68,44 @@ def predictor_path(points: Literal[68, 5] = 68) -> Path | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# argument checks (the functions below are public: a wrong argument gets the library's own error)
+
+
+def _points(pts: Any, name: str = "pts", *, batch: bool = True) -> np.ndarray:
+    """``pts`` as a float64 (68, 2) array (or (N, 68, 2) with ``batch``) of finite numbers."""
+    if pts is None or isinstance(pts, (str, bytes)):
+        raise ArgumentTypeError(f"{name} must be (68, 2) landmark points, got {shown(pts)}")
+    try:
+        p = np.asarray(pts, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name} must be (68, 2) landmark points, got {shown(pts)}") from None
+    if p.shape[-2:] != (68, 2) or p.ndim not in ((2, 3) if batch else (2,)):
+        what = "(68, 2) or (N, 68, 2)" if batch else "(68, 2)"
+        raise InvalidArgumentError(f"{name} must be {what} landmark points, got an array of shape {p.shape}")
+    if not np.isfinite(p).all():
+        raise InvalidArgumentError(f"{name} must be finite numbers (no NaN or inf)")
+    return p
+
+
+def _gray(image: Any, name: str, *, colour: bool = False) -> np.ndarray:
+    """``image`` if it is an HxW uint8 array (or HxWx3 BGR with ``colour``) of at least 2x2 pixels."""
+    if not isinstance(image, np.ndarray):
+        raise InvalidFrameError(f"{name} must be a uint8 numpy array, got {shown(image)}")
+    shape_ok = image.ndim == 2 or (colour and image.ndim == 3 and image.shape[2] == 3)
+    if image.dtype != np.uint8 or not shape_ok or min(image.shape[:2]) < 2:
+        want = "HxW grey or HxWx3 BGR" if colour else "HxW grey"
+        raise InvalidFrameError(f"{name} must be an {want} uint8 image, got {shown(image)}")
+    return image
+
+
+# ---------------------------------------------------------------------------------------------
 # landmark geometry
 
 
 def shape_to_array(shape: object) -> np.ndarray:
     """A ``dlib.full_object_detection`` as a float64 (n, 2) array of (x, y) pixels."""
+    if not callable(getattr(shape, "part", None)) or not hasattr(shape, "num_parts"):
+        raise ArgumentTypeError(f"shape must be a dlib.full_object_detection, got {shown(shape)}")
     n = shape.num_parts  # type: ignore[attr-defined]
     return np.array([(shape.part(i).x, shape.part(i).y) for i in range(n)], dtype=np.float64)  # type: ignore[attr-defined]
 
@@ -81,7 +118,12 @@ registered FER-style crop: the median box of dlib's HOG detector on FER-2013 cro
 def crop_rect(width: int, height: int, rect: tuple[float, float, float, float] = REGISTERED_RECT
               ) -> tuple[int, int, int, int]:
     """(left, top, right, bottom) pixels of the face rectangle of a registered ``width`` x ``height`` crop."""
-    left, top, right, bottom = rect
+    width, height = _check.integer("width", width, 1), _check.integer("height", height, 1)
+    if not isinstance(rect, (tuple, list)):
+        raise ArgumentTypeError(f"rect must be (left, top, right, bottom) fractions, got {shown(rect)}")
+    if len(rect) != 4:
+        raise InvalidArgumentError(f"rect must be (left, top, right, bottom) fractions, got {shown(rect)}")
+    left, top, right, bottom = (_check.number(f"rect[{i}]", v) for i, v in enumerate(rect))
     return (int(round(left * (width - 1))), int(round(top * (height - 1))),
             int(round(right * (width - 1))), int(round(bottom * (height - 1))))
 
@@ -105,12 +147,13 @@ MIRROR_68 = _mirror_index()
 
 def eye_centres(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centres of the image-left (subject's right, 36-41) and image-right (42-47) eyes."""
+    pts = _points(pts, batch=False)
     return pts[36:42].mean(axis=0), pts[42:48].mean(axis=0)
 
 
 def normalize_landmarks(pts: np.ndarray) -> np.ndarray:
     """(68, 2) points (or (N, 68, 2)) in a frame with origin between the eyes, eye line on +x, unit = IOD."""
-    p = np.asarray(pts, dtype=np.float64)
+    p = _points(pts)
     single = p.ndim == 2
     if single:
         p = p[None]
@@ -129,7 +172,8 @@ def normalize_landmarks(pts: np.ndarray) -> np.ndarray:
 
 def mirror_landmarks(pts: np.ndarray, width: float | None = None) -> np.ndarray:
     """Landmarks of the mirror image: x -> (width - 1 - x) (or -x in normalised frames), points permuted."""
-    p = np.array(pts, dtype=np.float64, copy=True)
+    p = _points(pts).copy()
+    width = _check.optional_number("width", width)
     p[..., 0] = -p[..., 0] if width is None else (width - 1) - p[..., 0]
     return p[..., MIRROR_68, :]
 
@@ -170,9 +214,9 @@ def geometry_features(pts: np.ndarray, *, normalized: bool = False) -> np.ndarra
     (or already normalised if ``normalized``). Image y grows downwards, so "raise" features are
     heights above the eye line (positive up).
     """
-    p = np.asarray(pts, dtype=np.float64)
+    p = _points(pts)
     single = p.ndim == 2
-    n = (p if normalized else normalize_landmarks(p))
+    n = (p if _check.flag("normalized", normalized) else normalize_landmarks(p))
     if single:
         n = n[None]
     y = n[..., 1]
@@ -216,15 +260,18 @@ def geometry_features(pts: np.ndarray, *, normalized: bool = False) -> np.ndarra
 
 def plausible(pts: np.ndarray, width: int, height: int) -> bool:
     """Sanity check of a landmark fit on a registered crop: eyes apart, nearly level, face inside the crop."""
+    pts = _points(pts, batch=False)
+    w = _check.number("width", width, 0.0, open_lo=True)
+    h = _check.number("height", height, 0.0, open_lo=True)
     le, re = eye_centres(pts)
     d = re - le
     iod = float(np.hypot(*d))
-    if not (0.15 * width <= iod <= 0.75 * width) or d[0] <= 0:
+    if not (0.15 * w <= iod <= 0.75 * w) or d[0] <= 0:
         return False
     if abs(np.degrees(np.arctan2(d[1], d[0]))) > 40:
         return False
-    lo = np.array([-0.25 * width, -0.25 * height])
-    hi = np.array([1.25 * width, 1.25 * height])
+    lo = np.array([-0.25 * w, -0.25 * h])
+    hi = np.array([1.25 * w, 1.25 * h])
     if np.any(pts < lo) or np.any(pts > hi):
         return False
     n = normalize_landmarks(pts)
@@ -242,9 +289,10 @@ inter-ocular distance (the mean of dlib fits on FER-2013 Training crops, i.e. FE
 
 def align_matrix(pts: np.ndarray, size: int, eye_y: float | None = None, iod: float | None = None) -> np.ndarray:
     """2x3 similarity transform taking image pixels to an aligned ``size`` x ``size`` face."""
-    eye_y = ALIGN_TEMPLATE["eye_y"] if eye_y is None else eye_y
-    iod = ALIGN_TEMPLATE["iod"] if iod is None else iod
-    le, re = eye_centres(np.asarray(pts, dtype=np.float64))
+    size = _check.integer("size", size, 1)
+    eye_y = ALIGN_TEMPLATE["eye_y"] if eye_y is None else _check.number("eye_y", eye_y, 0.0, 1.0)
+    iod = ALIGN_TEMPLATE["iod"] if iod is None else _check.number("iod", iod, 0.0, 1.0, open_lo=True)
+    le, re = eye_centres(pts)
     d = re - le
     dist = float(np.hypot(*d)) or 1.0
     s = iod * size / dist
@@ -265,7 +313,8 @@ def align_face(gray: np.ndarray, landmarks: np.ndarray, size: int = 48, *, eye_y
     """
     import cv2
 
-    m = align_matrix(landmarks, size, eye_y, iod)
+    gray = _gray(gray, "gray", colour=True)
+    m = align_matrix(_points(landmarks, "landmarks", batch=False), size, eye_y, iod)
     src = gray if gray.ndim == 2 else cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
     return cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_AREA if m[0, 0] ** 2 + m[0, 1] ** 2 < 1
                           else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -290,7 +339,7 @@ def appearance_features(aligned: np.ndarray) -> np.ndarray:
     """HOG of an aligned grey face (resized to 64x64): float32 vector of :data:`N_APPEARANCE` values."""
     import cv2
 
-    face = aligned
+    face = _gray(aligned, "aligned")
     if face.shape[:2] != (_HOG_SIZE, _HOG_SIZE):
         face = cv2.resize(face, (_HOG_SIZE, _HOG_SIZE), interpolation=cv2.INTER_LINEAR)
     return np.asarray(_hog().compute(np.ascontiguousarray(face)), dtype=np.float32).ravel()  # type: ignore[attr-defined]
@@ -302,9 +351,10 @@ def expression_features(gray: np.ndarray, pts: np.ndarray, *, mirror: bool = Fal
 
     ``mirror`` gives the vector of the mirror-image face (landmarks mirrored, aligned face flipped).
     """
+    pts = _points(pts, batch=False)
     norm = normalize_landmarks(pts)
     face = align_face(gray, pts, 48)
-    if mirror:
+    if _check.flag("mirror", mirror):
         norm = mirror_landmarks(norm)
         face = np.ascontiguousarray(face[:, ::-1])
     return np.concatenate([geometry_features(norm, normalized=True), appearance_features(face).astype(np.float64)])
