@@ -364,69 +364,45 @@ def _resume_epoch(out: Path, cfg: TrainConfig) -> int:
     return epoch
 
 
-def train(cfg: TrainConfig) -> Path:
-    """Train (resuming from ``out_dir`` if a run was interrupted) and return the best model's path.
+_HISTORY_FIELDS = ["epoch", "loss", "learning_rate", "val_accuracy", "val_accuracy_flip", "val_accuracy_flip_raw",
+                   "wall_s"]
+"""Columns of a run's ``history.csv`` (one row per epoch)."""
 
-    The best epoch is chosen on PublicTest accuracy with flip test-time augmentation. The learning
-    rate follows :func:`learning_rate_at` over ``epochs`` or, when ``time_budget_s`` is set, over wall
-    time (a GPU run then stops when its budget is spent; the epochs it ran are in ``history.csv``).
 
-    A resumed run goes on from the last backed-up epoch with its optimizer state, log, best accuracy,
-    wall time and ``ema`` average; its shuffling and augmentation draw fresh streams (seeded with the
-    seed plus that epoch), so it is reproducible but not identical to a run that was never interrupted.
-    """
-    _check_config(cfg)
-    if cfg.threads:
-        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(cfg.threads))
+def _set_threads(threads: int) -> None:
+    """Import Keras with TensorFlow's thread pools set to ``threads`` (0: TensorFlow's choice)."""
+    if threads:
+        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
     import keras
 
-    if cfg.threads and keras.backend.backend() == "tensorflow":
+    if threads and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         try:
-            tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(1)
         except RuntimeError:  # TensorFlow already ran in this process: its thread pools are fixed now
             pass
-    out = Path(cfg.out_dir)
-    start_epoch = _resume_epoch(out, cfg)  # BackupAndRestore leaves its folder only when a run was cut short
-    resuming = start_epoch > 0
-    keras.utils.set_random_seed(cfg.seed + start_epoch)  # a resumed run does not replay epoch 0's draws
-    out.mkdir(parents=True, exist_ok=True)
-    best = out / "best.keras"
-    history = out / "history.csv"
-    wall_file = out / "wall_time_s.txt"
-    ema_file = out / "backup" / "ema.npz"  # the --ema average, beside the backup it belongs to
-    if not resuming and best.is_file() and history.is_file():
-        with history.open() as fh:
-            done = sum(1 for _ in fh) - 1
-        if done >= cfg.epochs or cfg.time_budget_s:
-            print(f"{out} already holds a finished run of {done} epochs; nothing to do")
-            return best
-    if not resuming:  # a fresh run: do not mix in an older run's log and time
-        history.unlink(missing_ok=True)
-        wall_file.unlink(missing_ok=True)
+
+
+def _kept_history(history: Path, start_epoch: int) -> list[dict[str, str]]:
+    """The rows of ``history`` before ``start_epoch``, written back as the whole log (a resumed run goes on
+    from the backup's epoch, and a fallback to an older backup may have dropped the last row's epoch)."""
     rows: list[dict[str, str]] = []
-    if resuming and history.is_file():  # keep the epochs the backup holds: a fallback may have dropped one
+    if history.is_file():
         with history.open() as fh:
             rows = [r for r in csv.DictReader(fh) if int(r["epoch"]) < start_epoch]
-    fields_ = ["epoch", "loss", "learning_rate", "val_accuracy", "val_accuracy_flip", "val_accuracy_flip_raw", "wall_s"]
-    if resuming:
-        with history.open("w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=fields_)
-            w.writeheader()
-            w.writerows(rows)
-    wall_before = float(rows[-1]["wall_s"]) if rows else 0.0
-    record = asdict(cfg)
-    record["extra"] = {"keras_backend": keras.backend.backend(), "hardware": _hardware(), **cfg.extra}
-    (out / "config.json").write_text(json.dumps(record, indent=2))
+    with history.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=_HISTORY_FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    return rows
 
-    tr = load_split(cfg.data, "Training")
-    va = load_split(cfg.data, "PublicTest")
-    if cfg.limit:
-        tr = {k: v[: cfg.limit] for k, v in tr.items()}
-    y_tr = soft_targets(tr["labels"], tr.get("ferplus"), cfg)
-    x_tr = tr["images"].astype(np.float32)[..., None]
+
+def _compiled_models(cfg: TrainConfig, start_epoch: int) -> tuple[Any, Any]:  # (student, what fit() trains)
+    """The student (from ``init_from`` if given) and the compiled model that trains it: the student behind
+    the augmentation layer, beside the teachers' averaged output when distilling."""
+    import keras
 
     model = build_model(cfg)
     if cfg.init_from:
@@ -438,7 +414,7 @@ def train(cfg: TrainConfig) -> Path:
             model.set_weights([np.asarray(w, np.float32) for w in start])
         except ValueError as e:
             raise InvalidArgumentError(f"--init-from {cfg.init_from} does not match --widths {list(cfg.widths)} "
-                             f"--stem-convs {cfg.stem_convs}: {e}") from None
+                                       f"--stem-convs {cfg.stem_convs}: {e}") from None
     inp = keras.Input((48, 48, 1), name="face")
     augmented = _augment_layer(cfg.seed + start_epoch)(inp)  # one augmentation, seen by the student and its teachers
     student = model(augmented)
@@ -457,6 +433,57 @@ def train(cfg: TrainConfig) -> Path:
     else:
         raise InvalidArgumentError(f"optimizer must be 'adam' or 'sgd', got {cfg.optimizer!r}")
     wrapper.compile(optimizer=opt, loss=loss)
+    return model, wrapper
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Train (resuming from ``out_dir`` if a run was interrupted) and return the best model's path.
+
+    The best epoch is chosen on PublicTest accuracy with flip test-time augmentation. The learning
+    rate follows :func:`learning_rate_at` over ``epochs`` or, when ``time_budget_s`` is set, over wall
+    time (a GPU run then stops when its budget is spent; the epochs it ran are in ``history.csv``).
+
+    A resumed run goes on from the last backed-up epoch with its optimizer state, log, best accuracy,
+    wall time and ``ema`` average; its shuffling and augmentation draw fresh streams (seeded with the
+    seed plus that epoch), so it is reproducible but not identical to a run that was never interrupted.
+    """
+    _check_config(cfg)
+    _set_threads(cfg.threads)
+    import keras
+
+    out = Path(cfg.out_dir)
+    start_epoch = _resume_epoch(out, cfg)  # BackupAndRestore leaves its folder only when a run was cut short
+    resuming = start_epoch > 0
+    keras.utils.set_random_seed(cfg.seed + start_epoch)  # a resumed run does not replay epoch 0's draws
+    out.mkdir(parents=True, exist_ok=True)
+    best = out / "best.keras"
+    history = out / "history.csv"
+    wall_file = out / "wall_time_s.txt"
+    ema_file = out / "backup" / "ema.npz"  # the --ema average, beside the backup it belongs to
+    if not resuming and best.is_file() and history.is_file():
+        with history.open() as fh:
+            done = sum(1 for _ in fh) - 1
+        if done >= cfg.epochs or cfg.time_budget_s:
+            print(f"{out} already holds a finished run of {done} epochs; nothing to do")
+            return best
+    if not resuming:  # a fresh run: do not mix in an older run's log and time
+        history.unlink(missing_ok=True)
+        wall_file.unlink(missing_ok=True)
+    rows = _kept_history(history, start_epoch) if resuming else []
+    fields_ = _HISTORY_FIELDS
+    wall_before = float(rows[-1]["wall_s"]) if rows else 0.0
+    record = asdict(cfg)
+    record["extra"] = {"keras_backend": keras.backend.backend(), "hardware": _hardware(), **cfg.extra}
+    (out / "config.json").write_text(json.dumps(record, indent=2))
+
+    tr = load_split(cfg.data, "Training")
+    va = load_split(cfg.data, "PublicTest")
+    if cfg.limit:
+        tr = {k: v[: cfg.limit] for k, v in tr.items()}
+    y_tr = soft_targets(tr["labels"], tr.get("ferplus"), cfg)
+    x_tr = tr["images"].astype(np.float32)[..., None]
+
+    model, wrapper = _compiled_models(cfg, start_epoch)
     model.summary(print_fn=lambda s, **_: print(s))
     x_va = va["images"].astype(np.float32)[..., None]
 
