@@ -20,17 +20,17 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
-def _snippets() -> list:
+def _blocks(pattern: re.Pattern[str]) -> list[tuple[str, str]]:
+    """``(where, body)`` of every block of the docs that ``pattern`` matches; ``where`` is ``file:line``."""
     out = []
     for doc in DOCS:
         text = doc.read_text(encoding="utf-8")
-        for m in BLOCK.finditer(text):
-            line = text[: m.start()].count("\n") + 1
-            out.append(pytest.param(m.group(1), id=f"{doc.relative_to(ROOT)}:{line}"))
+        for m in pattern.finditer(text):
+            out.append((f"{doc.relative_to(ROOT)}:{text[: m.start()].count(chr(10)) + 1}", m.group(1)))
     return out
 
 
-SNIPPETS = _snippets()
+SNIPPETS = [pytest.param(body, id=where) for where, body in _blocks(BLOCK)]
 
 
 def test_the_docs_have_python_snippets() -> None:
@@ -66,15 +66,13 @@ SHELL_BLOCK = re.compile(r"^[ \t]*```(?:bash|sh|console)\n(.*?)^[ \t]*```", re.S
 def _commands() -> list:
     """Every ``buddy-emotion ...`` (or ``python -m buddy_emotion ...``) command of the docs' shell blocks."""
     out = []
-    for doc in DOCS:
-        text = doc.read_text(encoding="utf-8")
-        for m in SHELL_BLOCK.finditer(text):
-            for line in m.group(1).splitlines():
-                for command in (c.strip() for c in re.split(r"&&|;|\|", line)):
-                    for prefix in ("buddy-emotion ", "python -m buddy_emotion "):
-                        if command.startswith(prefix):
-                            out.append(pytest.param(shlex.split(command[len(prefix):], comments=True),
-                                                    id=f"{doc.relative_to(ROOT)}: {command[:60]}"))
+    for where, body in _blocks(SHELL_BLOCK):
+        for line in body.splitlines():
+            for command in (c.strip() for c in re.split(r"&&|;|\|", line)):
+                for prefix in ("buddy-emotion ", "python -m buddy_emotion "):
+                    if command.startswith(prefix):
+                        out.append(pytest.param(shlex.split(command[len(prefix):], comments=True),
+                                                id=f"{where}: {command[:60]}"))
     return out
 
 
