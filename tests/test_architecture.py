@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "buddy_emotion"
 LAYERS: list[set[str]] = [
     {"errors", "_version", "_runtime"},
     {"labels", "_check"},
-    {"types"},
+    {"types", "_live"},
     {"frames", "landmarks"},
     {"face_detection"},
     {"backends", "cameras"},

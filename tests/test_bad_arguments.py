@@ -125,10 +125,18 @@ def _cb(_: Any) -> None:
     return None
 
 
+def _cb2(_: Any, __: Any) -> None:
+    return None
+
+
 def _run_in_thread(camera: Any, **kw: Any) -> Any:
     monitor = SadnessMonitor(Source())
     monitor.start(camera, **kw)
     return monitor.stop(timeout=5)
+
+
+def _live(d: Data) -> Detector:  # a live-stream detector on the sweep's one KerasBackend
+    return d.once("live", lambda: Detector(_keras(d), result_callback=_cb2))
 
 
 def _keras(d: Data) -> KerasBackend:
@@ -155,16 +163,22 @@ class Case:
 ANY = " ".join(BAD)
 
 CASES = [
-    Case("Detector", Detector, {"backend": "default", "threshold": 0.5, "min_face": 40}),
+    Case("Detector", Detector, {"backend": "default", "threshold": 0.5, "min_face": 40, "result_callback": None}),
     Case("Detector.from_options", Detector.from_options, {"options": DetectorOptions()}),
     Case("Detector.detect_sadness", Detector.detect_sadness, {"frame": FACE, "timestamp": 1.0},
          lambda d, **k: d.once("detector", Detector).detect_sadness(**k), {"frame": "frame", "timestamp": "-1"}),
     Case("Detector.analyze", Detector.analyze, {"frame": FACE},
          lambda d, **k: d.once("detector", Detector).analyze(**k), {"frame": "frame"}),
+    Case("Detector.detect_async", Detector.detect_async, {"frame": FACE, "timestamp": 1.0},
+         lambda d, **k: _live(d).detect_async(**k),
+         {"frame": "frame", "timestamp": "-1"}),
+    Case("Detector.flush", Detector.flush, {"timeout": 5.0},
+         lambda d, **k: _live(d).flush(**k)),
     Case("Detector.classify_faces", Detector.classify_faces, {"crops": [CROP]},
          lambda d, **k: d.once("detector", Detector).classify_faces(**k), {"crops": "[]"}),
     Case("DetectorOptions", DetectorOptions, {"backend": "default", "threshold": 0.5, "min_face": 40,
-                                              "running_mode": "image", "backend_options": {}},
+                                              "running_mode": "image", "backend_options": {},
+                                              "result_callback": None},
          accepts={"backend": "'x'"}),  # a backend name is looked up when the Detector is built
     Case("SadnessMonitor", SadnessMonitor,
          {"detector": Source(), "options": MonitorOptions(), "baseline": In(lambda d: d("base.json")), "on_sad": _cb,

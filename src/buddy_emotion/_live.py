@@ -1,0 +1,132 @@
+"""Live-stream mode's worker: one background thread that works on the newest item handed to it.
+
+MediaPipe Tasks' ``LIVE_STREAM`` mode in this library's terms. The caller's capture loop hands items over
+without waiting (:meth:`LatestWorker.submit`); one thread works on them in order and passes each result to
+a callback. An item that arrives while another is still waiting replaces it (the older one is dropped and
+counted), so results stay current however slow the work is, and at most two items are held: the one in
+work and the newest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from buddy_emotion import _check
+from buddy_emotion.errors import BackendUnavailableError
+
+__all__ = ["LatestWorker"]
+
+log = logging.getLogger("buddy_emotion")
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class LatestWorker(Generic[Item, Result]):
+    """Runs ``work(item)`` on a thread of its own and hands each result to ``deliver(result, item)``.
+
+    * An exception from ``work`` is kept and raised, once, by the next :meth:`submit` (which then does not
+      take its item) or :meth:`flush`, or returned by :meth:`close`; the worker goes on with later items. The
+      first failure is kept until it is raised; later ones while it waits are counted in ``failures``.
+    * An exception from ``deliver`` (the caller's callback) is logged and never raised, as for the monitor's
+      callbacks: a broken callback must not stop the stream.
+    * The thread starts with the first item and is a daemon: a worker that is never closed does not keep
+      the interpreter alive.
+    """
+
+    def __init__(self, work: Callable[[Item], Result], deliver: Callable[[Result, Item], object], *,
+                 name: str = "buddy-emotion-live") -> None:
+        self._work, self._deliver, self._name = work, deliver, name
+        self._cond = threading.Condition()
+        self._pending: list[Item] = []  # the newest item not yet taken up (0 or 1 of them)
+        self._busy = False
+        self._closed = False
+        self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+        """Items replaced by a newer one before the worker took them up."""
+        self.failures = 0
+        """Failures of ``work`` since the last one raised, the one kept included."""
+
+    def submit(self, item: Item) -> None:
+        """Hand ``item`` over, replacing one still waiting. Raises the kept failure instead, if there is one,
+        and BackendUnavailableError once closed."""
+        with self._cond:
+            self._raise_failure()
+            if self._closed:
+                raise BackendUnavailableError("the detector is closed: its live stream takes no more frames")
+            if self._pending:
+                self.dropped += 1
+            self._pending[:] = [item]
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every item handed over has been worked on and delivered (``timeout`` in seconds, None
+        for no limit); True when done, False when the time ran out. Raises the kept failure, if any."""
+        limit = _check.timeout("timeout", timeout)
+        with self._cond:
+            idle = self._cond.wait_for(lambda: not self._pending and not self._busy, limit)
+            self._raise_failure()
+        return idle
+
+    def close(self, timeout: float | None = 10.0) -> BaseException | None:
+        """Take no more items; let the worker finish the item it holds and the one waiting, then end it (waiting
+        up to ``timeout`` seconds, not at all when called from the worker's own thread, e.g. by a callback).
+        Returns the kept failure (not raised: the caller decides), or None."""
+        limit = _check.timeout("timeout", timeout)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(limit)
+        with self._cond:
+            failure, self._failure = self._failure, None
+            self.failures = 0
+        return failure
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _raise_failure(self) -> None:  # called with the lock held
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            self.failures = 0
+            raise failure
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending or self._closed)
+                if not self._pending:
+                    return  # closed, and nothing left to do
+                item = self._pending.pop()
+                self._busy = True
+            try:
+                self._handle(item)
+            finally:
+                del item  # a frame is not kept beyond its turn
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _handle(self, item: Item) -> None:
+        try:
+            result = self._work(item)
+        except Exception as e:
+            with self._cond:
+                self.failures += 1
+                if self._failure is None:
+                    self._failure = e
+            return
+        try:
+            self._deliver(result, item)
+        except Exception:  # the caller's callback: logged, never raised (as the monitor's callbacks)
+            log.exception("live-stream result callback %r failed", self._deliver)
