@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
 
 from buddy_emotion.cli import main
-from buddy_emotion.errors import ImageFileError
+from buddy_emotion.errors import ArgumentTypeError, ImageFileError, InvalidArgumentError
 from buddy_emotion.evaluation import auroc, classification_report, load_labelled
 
 CONTRACT_KEYS = {"n", "faces_found", "accuracy", "macro_f1", "per_class", "confusion", "sad_auroc", "latency_ms"}
@@ -137,6 +138,50 @@ def test_sad_bias_figures_move_the_sad_decision_only() -> None:
 def test_auroc_rejects_bad_input(scores, positive) -> None:
     with pytest.raises((ValueError, TypeError), match="scores|positive"):
         auroc(scores, positive)
+
+
+@pytest.mark.parametrize("call,error", [
+    # a wrong type (what the values are) is an ArgumentTypeError ...
+    pytest.param(lambda: auroc(["a", "b"], [True, False]), ArgumentTypeError, id="scores=strings"),
+    pytest.param(lambda: auroc(np.array([0.1, None], dtype=object), [True, False]), ArgumentTypeError,
+                 id="scores=object array"),
+    pytest.param(lambda: auroc(np.array([True, False]), [True, False]), ArgumentTypeError, id="scores=bools"),
+    pytest.param(lambda: auroc(np.array([1j, 2j]), [True, False]), ArgumentTypeError, id="scores=complex"),
+    pytest.param(lambda: auroc(0.5, [True]), ArgumentTypeError, id="scores=a number"),
+    pytest.param(lambda: auroc({0.1, 0.2}, [True, False]), ArgumentTypeError, id="scores=a set"),
+    pytest.param(lambda: auroc([0.1, 0.2], ["yes", "no"]), ArgumentTypeError, id="positive=strings"),
+    pytest.param(lambda: _sad_bias(np.full((2, 7), "a"), [0, 4]), ArgumentTypeError, id="probs=strings"),
+    pytest.param(lambda: _sad_bias(np.full((2, 7), None), [0, 4]), ArgumentTypeError, id="probs=object array"),
+    pytest.param(lambda: _sad_bias(np.ones((2, 7), bool), [0, 4]), ArgumentTypeError, id="probs=bools"),
+    pytest.param(lambda: _sad_bias(np.ones((2, 7), complex), [0, 4]), ArgumentTypeError, id="probs=complex"),
+    pytest.param(lambda: _sad_bias({"sadness": 1.0}, [0, 4]), ArgumentTypeError, id="probs=a mapping"),
+    pytest.param(lambda: _sad_bias(0.5, [0, 4]), ArgumentTypeError, id="probs=a number"),
+    pytest.param(lambda: _sad_bias(np.eye(7)[:2], ["anger", "sadness"]), ArgumentTypeError, id="true=strings"),
+    pytest.param(lambda: _sad_bias(np.eye(7)[:2], np.array([True, False])), ArgumentTypeError, id="true=bools"),
+    pytest.param(lambda: classification_report([0], np.full((1, 7), "a")), ArgumentTypeError,
+                 id="report scores=strings"),
+    # ... a wrong value of the right type (NaN, a length, a shape, a range) an InvalidArgumentError only
+    pytest.param(lambda: auroc([float("nan"), 0.2], [True, False]), InvalidArgumentError, id="scores=NaN"),
+    pytest.param(lambda: auroc([0.1, 0.2, 0.3], [True, False]), InvalidArgumentError, id="lengths"),
+    pytest.param(lambda: auroc(np.zeros((2, 2)), [True, False]), InvalidArgumentError, id="scores 2-D"),
+    pytest.param(lambda: auroc([0.1, 0.2], [2, 0]), InvalidArgumentError, id="positive=2"),
+    pytest.param(lambda: _sad_bias(np.full((2, 7), np.nan), [0, 4]), InvalidArgumentError, id="probs=NaN"),
+    pytest.param(lambda: _sad_bias(np.ones((2, 6)), [0, 4]), InvalidArgumentError, id="probs (2, 6)"),
+    pytest.param(lambda: _sad_bias(np.eye(7)[:2], [0, 7]), InvalidArgumentError, id="true=7"),
+    pytest.param(lambda: _sad_bias(np.eye(7)[:2], [0]), InvalidArgumentError, id="true too short"),
+    pytest.param(lambda: classification_report([0], np.ones((1, 6))), InvalidArgumentError, id="report (1, 6)"),
+])
+def test_a_wrong_type_of_scores_is_an_argument_type_error(call: Any, error: type) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        call()
+    assert type(info.value) is error  # a wrong type is a TypeError too, a wrong value only a ValueError
+    assert "[[" not in str(info.value) and "\n" not in str(info.value)
+
+
+def _sad_bias(probs: Any, true: Any) -> Any:
+    from buddy_emotion.evaluation import sad_bias_figures
+
+    return sad_bias_figures(probs, true, 0.0)
 
 
 def test_auroc_accepts_numpy_and_int_flags() -> None:

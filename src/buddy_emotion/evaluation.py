@@ -169,16 +169,22 @@ def _load_folder(p: Path, split: str | None, limit: int | None) -> LabelledImage
     return LabelledImages(labels[:n], None, paths[:n])
 
 
-def _vector(name: str, values: Any, kinds: str) -> np.ndarray:
-    """``values`` as a 1-D numeric array whose dtype kind is one of ``kinds``; else a ValueError naming ``name``."""
+def _vector(name: str, values: Any, kinds: str, what: str = "numbers") -> np.ndarray:
+    """``values`` as a 1-D array whose dtype kind is one of ``kinds`` (empty: any). Another type (a str, a
+    mapping, a number, strings, objects) is an ArgumentTypeError; another shape, raggedness or a NaN an
+    InvalidArgumentError. Both name ``name``."""
     if values is None or isinstance(values, (str, bytes, Mapping)):
-        raise ArgumentTypeError(f"{name} must be a sequence or 1-D array of numbers, got {type(values).__name__}")
+        raise ArgumentTypeError(f"{name} must be a sequence or 1-D array of {what}, got {type(values).__name__}")
     try:
         a = np.asarray(values)
     except (TypeError, ValueError) as e:  # ragged
-        raise InvalidArgumentError(f"{name} must be a sequence or 1-D array of numbers: {e}") from None
-    if a.ndim != 1 or (a.size and a.dtype.kind not in kinds):
-        raise InvalidArgumentError(f"{name} must be a 1-D sequence of numbers, got {a.dtype} {a.shape}")
+        raise InvalidArgumentError(f"{name} must be a sequence or 1-D array of {what}: {e}") from None
+    if a.ndim == 0:  # a number, a set, a generator: not a sequence
+        raise ArgumentTypeError(f"{name} must be a sequence or 1-D array of {what}, got {shown(values)}")
+    if a.size and a.dtype.kind not in kinds:
+        raise ArgumentTypeError(f"{name} must hold {what}, got {a.dtype} {a.shape}")
+    if a.ndim != 1:
+        raise InvalidArgumentError(f"{name} must be a 1-D sequence of {what}, got {a.dtype} {a.shape}")
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         raise InvalidArgumentError(f"{name} must hold finite numbers (no NaN or inf)")
     return a
@@ -188,11 +194,12 @@ def auroc(scores: Sequence[float] | np.ndarray, positive: Sequence[bool] | np.nd
     """Area under the ROC curve (Mann-Whitney, ties counted half); None without both classes.
 
     Raises:
-        TypeError, ValueError: ``scores`` are not finite numbers, ``positive`` not booleans (or 0/1), or
-            their lengths differ.
+        TypeError: ``scores`` do not hold numbers (strings, objects, booleans) or ``positive`` neither booleans
+            nor numbers (an :class:`~buddy_emotion.errors.ArgumentTypeError`).
+        ValueError: NaN or inf in ``scores``, ``positive`` not 0/1, not 1-D, or their lengths differ.
     """
-    s = _vector("scores", scores, "biuf").astype(np.float64)
-    y = _vector("positive", positive, "biuf")
+    s = _vector("scores", scores, "iuf").astype(np.float64)  # numbers, never bool (as everywhere)
+    y = _vector("positive", positive, "biuf", "booleans (or 0/1)")
     if not np.isin(y, (0, 1)).all():
         raise InvalidArgumentError("positive must hold booleans (or 0/1)")
     y = y.astype(bool)
@@ -215,15 +222,20 @@ def sad_bias_figures(probs: np.ndarray, true: np.ndarray, bias: float) -> dict[s
         bias: a finite number of nats.
 
     Raises:
-        TypeError, ValueError: wrong shapes, non-finite values, class numbers outside 0..6.
+        TypeError: ``probs`` or ``true`` do not hold numbers (strings, objects, booleans, complex numbers).
+        ValueError: wrong shapes, non-finite values, class numbers outside 0..6.
     """
     bias = number("bias", bias)
-    if probs is None or isinstance(probs, (str, bytes)):
+    if probs is None or isinstance(probs, (str, bytes, Mapping)):
         raise ArgumentTypeError(f"probs must be an (N, 7) array of probabilities, got {type(probs).__name__}")
     try:
-        p = np.asarray(probs, dtype=np.float64)
-    except (TypeError, ValueError) as e:
+        p = np.asarray(probs)
+    except (TypeError, ValueError) as e:  # ragged
         raise InvalidArgumentError(f"probs must be an (N, 7) array of probabilities: {e}") from None
+    if p.ndim == 0 or (p.size and p.dtype.kind not in "iuf"):  # strings, objects, bools, complex: not a cast
+        raise ArgumentTypeError(f"probs must be an (N, 7) array of probabilities (numbers), got "
+                                f"{shown(probs) if p.ndim == 0 else f'{p.dtype} {p.shape}'}")
+    p = p.astype(np.float64)
     if p.ndim != 2 or p.shape[1] != len(FER2013_ORDER) or not np.isfinite(p).all():
         raise InvalidArgumentError(f"probs must be an (N, 7) array of finite probabilities, got shape {p.shape}")
     true = _vector("true", true, "iuf")
@@ -257,7 +269,10 @@ def classification_report(true: Sequence[str] | np.ndarray, scores: Sequence[Map
                                 f"{type(true).__name__}")
     true_l = [_true_label(i, t) for i, t in enumerate(true)]
     if isinstance(scores, np.ndarray):
-        if scores.ndim != 2 or scores.shape[1] != len(FER2013_ORDER) or scores.dtype.kind not in "biuf":
+        if scores.size and scores.dtype.kind not in "iuf":  # strings, objects, bools: a wrong type
+            raise ArgumentTypeError(f"a scores array must hold probabilities (numbers), got {scores.dtype} "
+                                    f"{scores.shape}")
+        if scores.ndim != 2 or scores.shape[1] != len(FER2013_ORDER):
             raise InvalidArgumentError("a scores array must be (N, 7) probabilities in FER-2013 order, got "
                                        f"{scores.dtype} {scores.shape}")
         if not np.isfinite(scores).all():
