@@ -20,7 +20,13 @@ import cv2
 import numpy as np
 import pytest
 
-from buddy_emotion.errors import BuddyEmotionError, CameraError, InvalidArgumentError, InvalidFrameError
+from buddy_emotion.errors import (
+    ArgumentTypeError,
+    BuddyEmotionError,
+    CameraError,
+    InvalidArgumentError,
+    InvalidFrameError,
+)
 from buddy_emotion.monitor import (
     Baseline,
     BaselineError,
@@ -1134,13 +1140,25 @@ def test_baseline_load_does_not_block_on_pipes_or_devices(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(("kwargs", "exc"), [
-    (dict(sadness=None), TypeError), (dict(sadness="0.5"), TypeError), (dict(sadness=["a"]), ValueError),
-    (dict(sadness=[True]), ValueError), (dict(sadness=[0.5], quantile=2), ValueError),
-    (dict(sadness=[0.5], quantile=NAN), ValueError), (dict(sadness=[0.5], created=NAN), ValueError),
+    # a wrong type is an ArgumentTypeError (also a TypeError) ...
+    (dict(sadness=None), ArgumentTypeError), (dict(sadness="0.5"), ArgumentTypeError),
+    (dict(sadness=["a"]), ArgumentTypeError), (dict(sadness=[True]), ArgumentTypeError),
+    (dict(sadness=np.array([True, False])), ArgumentTypeError), (dict(sadness=[0.5 + 0j]), ArgumentTypeError),
+    (dict(sadness=np.full((48, 64, 3), 7, np.uint8)), ArgumentTypeError),  # a frame passed by mistake
+    (dict(sadness=np.full((3, 2), 0.5)), ArgumentTypeError), (dict(sadness=[[0.1, 0.2]]), ArgumentTypeError),
+    (dict(sadness=np.array(0.5)), ArgumentTypeError),  # numpy's own "iteration over a 0-d array" TypeError
+    (dict(sadness={0.1: 0.9}), ArgumentTypeError),  # a mapping's keys are not its readings
+    (dict(sadness=[0.5], quantile="0.5"), ArgumentTypeError), (dict(sadness=[0.5], created="now"), ArgumentTypeError),
+    # ... a wrong value only an InvalidArgumentError (a ValueError)
+    (dict(sadness=[0.5], quantile=2), InvalidArgumentError), (dict(sadness=[0.5], quantile=NAN), InvalidArgumentError),
+    (dict(sadness=[0.5], created=NAN), InvalidArgumentError), (dict(sadness=[1.5]), InvalidArgumentError),
+    (dict(sadness=[NAN]), InvalidArgumentError), (dict(sadness=[None]), InvalidArgumentError),
 ])
 def test_baseline_from_readings_checks_its_arguments(kwargs: dict[str, Any], exc: type[Exception]) -> None:
-    with pytest.raises(exc, match="sadness|quantile|created"):
+    with pytest.raises(InvalidArgumentError, match="sadness|quantile|created|reading") as info:
         Baseline.from_readings(**kwargs)
+    assert type(info.value) is exc  # a wrong type is a TypeError too, a wrong value only a ValueError
+    assert "7, 7" not in str(info.value) and "[[" not in str(info.value)
 
 
 def test_monitor_constructor_checks_callbacks_and_baseline() -> None:

@@ -10,7 +10,7 @@ import numbers
 import os
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,8 +76,9 @@ class Baseline:
         """The baseline of some calm sadness readings (None values are skipped).
 
         Raises:
-            TypeError: ``sadness`` is not an iterable of readings.
-            ValueError: no reading, a value that is not a number within 0..1, or ``quantile`` outside 0..1.
+            TypeError: ``sadness`` is not an iterable of readings (a str, a mapping, an array that is not 1-D),
+                or holds something that is not a number or None; ``quantile`` or ``created`` not a number.
+            ValueError: no reading, a reading outside 0..1, or ``quantile`` outside 0..1.
         """
         quantile = _check.number("quantile", quantile, 0.0, 1.0)
         if created is not None:
@@ -85,13 +86,15 @@ class Baseline:
         if isinstance(sadness, np.ndarray) and sadness.ndim == 1 and sadness.dtype.kind in "fiu":
             values = sadness.astype(np.float64)  # the monitor's own readings: no per-item checks
         else:
-            if isinstance(sadness, (str, bytes)) or not isinstance(sadness, Iterable):
+            if (isinstance(sadness, (str, bytes, Mapping)) or not isinstance(sadness, Iterable)
+                    or (isinstance(sadness, np.ndarray) and sadness.ndim != 1)):  # a frame, or a 0-d array
                 raise ArgumentTypeError("sadness must be an iterable of readings (numbers 0..1 or None), got "
                                         f"{_check.shown(sadness)}")
             items = [s for s in sadness if s is not None]
             bad = [s for s in items if isinstance(s, bool) or not isinstance(s, numbers.Real)]
             if bad:
-                raise InvalidArgumentError(f"sadness readings must be numbers within 0..1, got {_check.shown(bad[0])}")
+                raise ArgumentTypeError(f"sadness readings must be numbers within 0..1 (or None), got "
+                                        f"{_check.shown(bad[0])}")
             try:
                 values = np.array([float(s) for s in items], dtype=np.float64)
             except OverflowError:  # an int too large for a float, e.g. 10**400
