@@ -580,6 +580,13 @@ def test_a_tiff_still_opens_as_an_image_like_the_cli_reads_it(tmp_path) -> None:
 @pytest.mark.parametrize(("make", "error"), [
     pytest.param(lambda p: ImageFolderCamera(p, extensions=5), ArgumentTypeError, id="extensions=5"),
     pytest.param(lambda p: ImageFolderCamera(p, extensions=()), InvalidArgumentError, id="extensions=()"),
+    pytest.param(lambda p: ImageFolderCamera(p, extensions=[1, None]), ArgumentTypeError, id="extensions=[1, None]"),
+    pytest.param(lambda p: ImageFolderCamera(p, extensions=[".png", b".jpg"]), ArgumentTypeError,
+                 id="extensions=[str, bytes]"),
+    pytest.param(lambda p: ImageFolderCamera(p, extensions=bytearray(b"png")), ArgumentTypeError,
+                 id="extensions=bytearray"),
+    pytest.param(lambda p: ImageFolderCamera(p, extensions=[".png", " . "]), InvalidArgumentError,
+                 id="extensions=[blank]"),
     pytest.param(lambda p: OpenCVCamera(1.5), ArgumentTypeError, id="source=1.5"),
     pytest.param(lambda p: OpenCVCamera("  "), InvalidArgumentError, id="source=blank"),
     pytest.param(lambda p: OpenCVCamera(0, reconnect_attempts=-1), InvalidArgumentError, id="reconnect_attempts"),

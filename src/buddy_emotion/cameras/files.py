@@ -46,12 +46,14 @@ def _extensions(value: Any) -> tuple[str, ...]:
     """File extensions, lower case with a leading dot: ``"png"`` and ``".PNG"`` both give ``".png"``."""
     if isinstance(value, str):
         value = (value,)
-    if not isinstance(value, Iterable) or isinstance(value, bytes):
+    if not isinstance(value, Iterable) or isinstance(value, (bytes, bytearray, memoryview)):
         raise ArgumentTypeError(
             f"extensions must be a sequence of file extensions such as ('.png', '.jpg'), got {shown(value)}")
     exts = []
     for e in value:
-        if not isinstance(e, str) or not e.strip(". "):
+        if not isinstance(e, str):  # a wrong type: 1, None, b".png"
+            raise ArgumentTypeError(f"extensions must hold file extensions (str) such as '.png', got {shown(e)}")
+        if not e.strip(". "):  # a wrong value: "", "."
             raise InvalidArgumentError(f"extensions must hold file extensions such as '.png', got {shown(e)}")
         e = e.strip().lower()
         exts.append(e if e.startswith(".") else f".{e}")
