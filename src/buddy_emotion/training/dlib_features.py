@@ -184,7 +184,7 @@ def _report(probs: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     return {k: r[k] for k in ("accuracy", "macro_f1", "sad_auroc", "per_class", "confusion")}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m buddy_emotion.training.dlib_features",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--data", default="../shared/data/fer2013/fer2013_dev.npz")
@@ -199,82 +199,105 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--class-power", type=float, default=0.5, help="class weight = (n_max / n_c) ** power")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
-    progress = not args.no_progress
-    t_start = time.time()
-    data = Path(args.data)
-    cache = Path(args.cache)
-    cache.mkdir(parents=True, exist_ok=True)
-    with np.load(data, allow_pickle=False) as d:
-        images, labels, usage = d["images"], d["labels"].astype(np.int64), d["usage"]
+    return ap.parse_args(argv)
+
+
+def _cached_landmarks(images: np.ndarray, data: Path, cache: Path, progress: bool) -> dict[str, np.ndarray]:
+    """:func:`extract_landmarks` of every crop, from ``cache`` when it holds them for this ``data`` file
+    (with ``seconds``, the time the extraction took, when it ran)."""
     lm_file = cache / f"landmarks_{_cache_key(data)}.npz"
     if lm_file.is_file():
         with np.load(lm_file, allow_pickle=False) as c:
             lm = {k: c[k] for k in c.files}
         print(f"landmarks from cache {lm_file}")
-    else:
-        t0 = time.time()
-        lm = extract_landmarks(images, progress=progress)
-        lm["seconds"] = np.array(time.time() - t0)
-        np.savez_compressed(lm_file, **lm)  # type: ignore[arg-type]  # numpy's stub misreads **kwds
-        print(f"landmarks of {len(images)} crops in {float(lm['seconds']):.0f} s -> {lm_file}")
+        return lm
+    t0 = time.time()
+    lm = extract_landmarks(images, progress=progress)
+    lm["seconds"] = np.array(time.time() - t0)
+    np.savez_compressed(lm_file, **lm)  # type: ignore[arg-type]  # numpy's stub misreads **kwds
+    print(f"landmarks of {len(images)} crops in {float(lm['seconds']):.0f} s -> {lm_file}")
+    return lm
+
+
+def _training_rows(usage: np.ndarray, labels: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """Indices of the Training rows; with ``limit``, a stratified subsample of about that many (sorted)."""
     tr = np.flatnonzero(usage == "Training")
-    te = np.flatnonzero(usage == "PublicTest")
-    if args.limit and args.limit < len(tr):
-        rng = np.random.default_rng(args.seed)
-        keep = []
-        for c in range(7):
-            idx = tr[labels[tr] == c]
-            k = max(1, round(args.limit * len(idx) / len(tr)))
-            keep.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
-        tr = np.sort(np.concatenate(keep))
-    fails = {s: {"crops": int(len(ix)), "implausible_fit": int((~lm["plausible"][ix]).sum()),
-                 "hog_detector_missed": int((~lm["hog_found"][ix]).sum())}
-             for s, ix in (("Training", tr), ("PublicTest", te))}
-    print("fit failures:", json.dumps(fails))
-    ab = lm["points"][tr][lm["plausible"][tr]].astype(np.float64) / 48.0
+    if not limit or limit >= len(tr):
+        return tr
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in range(7):
+        idx = tr[labels[tr] == c]
+        k = max(1, round(limit * len(idx) / len(tr)))
+        keep.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
+    return np.sort(np.concatenate(keep))
+
+
+def _fit_failures(lm: dict[str, np.ndarray], tr: np.ndarray, te: np.ndarray) -> dict[str, dict[str, int]]:
+    """Per split: crops, implausible landmark fits, and crops dlib's HOG detector missed."""
+    return {s: {"crops": int(len(ix)), "implausible_fit": int((~lm["plausible"][ix]).sum()),
+                "hog_detector_missed": int((~lm["hog_found"][ix]).sum())}
+            for s, ix in (("Training", tr), ("PublicTest", te))}
+
+
+def _eye_template(points: np.ndarray) -> dict[str, float]:
+    """Mean eye height and inter-ocular distance (fractions of the 48-px crop) of 68-point fits."""
+    ab = points.astype(np.float64) / 48.0
     le, re = ab[:, 36:42].mean(1), ab[:, 42:48].mean(1)
-    template = {"eye_y": round(float(((le + re) / 2)[:, 1].mean()), 4),
-                "iod": round(float(np.linalg.norm(re - le, axis=1).mean()), 4)}
-    print("eye template on Training crops:", template, "(landmarks.ALIGN_TEMPLATE:", L.ALIGN_TEMPLATE, ")")
+    return {"eye_y": round(float(((le + re) / 2)[:, 1].mean()), 4),
+            "iod": round(float(np.linalg.norm(re - le, axis=1).mean()), 4)}
+
+
+def _cached_features(images: np.ndarray, points: np.ndarray, data: Path, cache: Path,
+                     progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`build_features` of every crop, from ``cache`` when it holds them for this data file and these
+    feature settings."""
     tpl = f"{L.ALIGN_TEMPLATE['eye_y']}_{L.ALIGN_TEMPLATE['iod']}"
     feat_file = cache / f"features_{_cache_key(data)}_{L.N_APPEARANCE}_{len(L.GEOMETRY_NAMES)}_{tpl}.npz"
     if feat_file.is_file():
         with np.load(feat_file, allow_pickle=False) as c:
             fa, fb = c["a"], c["b"]
         print(f"features from cache {feat_file}")
-    else:
-        fa, fb = build_features(images, lm["points"].astype(np.float64), progress=progress)
-        np.savez(feat_file, a=fa, b=fb)
-    tr_ok = tr[lm["plausible"][tr]]
-    x = np.concatenate([fa[tr_ok], fb[tr_ok]])
-    y = np.concatenate([labels[tr_ok], labels[tr_ok]])
-    xv, xv_m, yv = fa[te], fb[te], labels[te]
-    prior = np.bincount(labels[tr], minlength=7) / len(tr)
+        return fa, fb
+    fa, fb = build_features(images, points.astype(np.float64), progress=progress)
+    np.savez(feat_file, a=fa, b=fb)
+    return fa, fb
+
+
+def _select(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, xv: np.ndarray, xv_m: np.ndarray,
+            yv: np.ndarray, faces: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Train one MLP per ``--hidden`` size; the best on PublicTest (with its ``params`` and ``hidden``) and
+    every trial's figures."""
     best: dict[str, Any] = {"acc": -1.0}
     trials = []
     for hidden in args.hidden:
-        print(f"training hidden={hidden} on {len(x)} vectors ({len(tr_ok)} faces + mirrors), {x.shape[1]} features")
+        print(f"training hidden={hidden} on {len(x)} vectors ({faces} faces + mirrors), {x.shape[1]} features")
         params, info = train_mlp(x, y, xv, xv_m, yv, hidden=hidden, epochs=args.epochs, lr=args.lr, wd=args.wd,
                                  dropout=args.dropout if hidden else 0.0, batch=256, class_power=args.class_power,
                                  seed=args.seed)
         trials.append({"hidden": hidden, **info})
         if info["acc"] > best["acc"]:
             best = {**info, "hidden": hidden, "params": params}
-    params = best["params"]
-    pv = (forward(params, xv) + forward(params, xv_m)) / 2.0
-    ok_te = lm["plausible"][te]
-    pv[~ok_te] = prior
-    report = _report(pv, yv)
-    print(json.dumps({k: report[k] for k in ("accuracy", "macro_f1", "sad_auroc")}))
-    out = Path(args.out)
+    return best, trials
+
+
+def _save_model(out: Path, params: dict[str, np.ndarray], prior: np.ndarray) -> dict[str, np.ndarray]:
+    """Write the classifier's arrays (and the class prior) to ``out``/dlib_expression.npz; returns them."""
     out.mkdir(parents=True, exist_ok=True)
     # the big hidden-layer matrix in float16 halves the file (3.7 -> 1.8 MB); on PublicTest the
     # probabilities move by at most 1e-4 and no label changes (the card's figures hold for both)
     arrays = {k: v.astype(np.float16 if k == "w1" else np.float32) for k, v in params.items()}
     arrays["prior"] = prior.astype(np.float32)
-    np.savez_compressed(out / f"{MODEL_NAME}.npz", **arrays)
-    card = {
+    np.savez_compressed(out / f"{MODEL_NAME}.npz", **arrays)  # type: ignore[arg-type]  # as above
+    return arrays
+
+
+def _model_card(args: argparse.Namespace, best: dict[str, Any], trials: list[dict[str, Any]],
+                arrays: dict[str, np.ndarray], *, n_features: int, n_training: int, template: dict[str, float],
+                fails: dict[str, dict[str, int]], landmark_seconds: float, report: dict[str, Any],
+                t_start: float) -> dict[str, Any]:
+    """The model card written next to the arrays (dlib_expression.json)."""
+    return {
         "name": MODEL_NAME,
         "backend": "dlib",
         "format": ("npz arrays (allow_pickle=False; w1 stored in float16, the rest in float32, all widened to float32 "
@@ -285,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
                          if best["hidden"]
                          else "standardise (x - mean) / scale, dense 7 softmax (logistic regression)"),
         "features": {
-            "count": int(x.shape[1]),
+            "count": n_features,
             "geometry": {"normalised_points": 136, "named": list(L.GEOMETRY_NAMES),
                          "normalisation": "origin at eye mid-point, eye line on +x, unit = inter-ocular distance"},
             "appearance": {"count": L.N_APPEARANCE,
@@ -303,13 +326,13 @@ def main(argv: list[str] | None = None) -> int:
                         "--out src/buddy_emotion/models/" + (f" --limit {args.limit}" if args.limit else "")
                         + f" --hidden {' '.join(map(str, args.hidden))} --epochs {args.epochs}"),
             "data": "FER-2013 Training (fer2013_dev.npz), mirror images added"
-                    + (f"; stratified subsample of {len(tr)} rows" if args.limit else ""),
+                    + (f"; stratified subsample of {n_training} rows" if args.limit else ""),
             "selection": "hidden size and epoch with the best PublicTest accuracy (mirror-averaged)",
             "seed": args.seed, "epochs": args.epochs, "lr": args.lr, "weight_decay": args.wd,
             "dropout": args.dropout, "class_weight": f"(n_max / n_c) ** {args.class_power}",
             "trials": trials, "best_epoch": best["epoch"], "hidden": best["hidden"],
             "seconds": round(time.time() - t_start, 1),
-            "landmark_seconds": float(lm.get("seconds", np.array(np.nan))),
+            "landmark_seconds": landmark_seconds,
         },
         "fit_failures": {**fails, "handling": "implausible fits are left out of training; at inference they get "
                                               "the class prior (counted as wrong unless the prior's argmax is right)",
@@ -317,6 +340,43 @@ def main(argv: list[str] | None = None) -> int:
                                               "not used for crops, reported for reference"},
         "publictest": report,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    progress = not args.no_progress
+    t_start = time.time()
+    data = Path(args.data)
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    with np.load(data, allow_pickle=False) as d:
+        images, labels, usage = d["images"], d["labels"].astype(np.int64), d["usage"]
+    lm = _cached_landmarks(images, data, cache, progress)
+    tr = _training_rows(usage, labels, args.limit, args.seed)
+    te = np.flatnonzero(usage == "PublicTest")
+    fails = _fit_failures(lm, tr, te)
+    print("fit failures:", json.dumps(fails))
+    template = _eye_template(lm["points"][tr][lm["plausible"][tr]])
+    print("eye template on Training crops:", template, "(landmarks.ALIGN_TEMPLATE:", L.ALIGN_TEMPLATE, ")")
+    fa, fb = _cached_features(images, lm["points"], data, cache, progress)
+
+    # train on the plausible Training fits and their mirror images; select on PublicTest, mirror-averaged
+    tr_ok = tr[lm["plausible"][tr]]
+    x = np.concatenate([fa[tr_ok], fb[tr_ok]])
+    y = np.concatenate([labels[tr_ok], labels[tr_ok]])
+    xv, xv_m, yv = fa[te], fb[te], labels[te]
+    prior = np.bincount(labels[tr], minlength=7) / len(tr)
+    best, trials = _select(args, x, y, xv, xv_m, yv, faces=len(tr_ok))
+    pv = (forward(best["params"], xv) + forward(best["params"], xv_m)) / 2.0
+    pv[~lm["plausible"][te]] = prior  # as the backend does for a failed fit
+    report = _report(pv, yv)
+    print(json.dumps({k: report[k] for k in ("accuracy", "macro_f1", "sad_auroc")}))
+
+    out = Path(args.out)
+    arrays = _save_model(out, best["params"], prior)
+    card = _model_card(args, best, trials, arrays, n_features=int(x.shape[1]), n_training=len(tr),
+                       template=template, fails=fails,
+                       landmark_seconds=float(lm.get("seconds", np.array(np.nan))), report=report, t_start=t_start)
     (out / f"{MODEL_NAME}.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {out / (MODEL_NAME + '.npz')} and .json in {time.time() - t_start:.0f} s")
     return 0
