@@ -36,7 +36,8 @@ def test_missing_data_is_one_line(script: str, tmp_path: Path) -> None:
 BAD_OPTIONS = [("bench_crop", ["--limit", "0"]), ("bench_class_bias", ["--halves", "0"]),
                ("bench_fullframe", ["--sides", "700"]), ("bench_edge", ["--cuts", "100"]),
                ("bench_edge", ["--side", "480"]), ("bench_dlib", ["--repeat", "0"]),
-               ("bench_monitor", ["--users", "0"]), ("bench_classifier", ["-n", "0"])]
+               ("bench_monitor", ["--users", "0"]), ("bench_classifier", ["-n", "0"]),
+               ("bench_live", ["--fps", "0"])]
 
 
 @pytest.mark.parametrize(("script", "args"), BAD_OPTIONS)
