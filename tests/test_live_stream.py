@@ -317,3 +317,17 @@ def test_the_monitor_decides_on_live_stream_readings() -> None:
             d.detect_async(_frame(240), timestamp=2.0 * i)  # a sad face every 2 s
             assert d.flush(timeout=10)
     assert len(events) == 1 and events[0].samples >= 4
+
+
+def test_a_detector_dropped_without_close_is_collected_and_its_thread_ends() -> None:
+    def make() -> tuple[weakref.ref[Detector], threading.Thread]:
+        d = Detector(_Gated(), result_callback=_Collect())
+        d.detect_async(_frame(5), timestamp=1.0)
+        assert d.flush(timeout=10)
+        return weakref.ref(d), _thread(d)
+
+    ref, thread = make()
+    gc.collect()
+    assert ref() is None
+    thread.join(10)
+    assert not thread.is_alive()

@@ -6,6 +6,7 @@ import inspect
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -17,7 +18,13 @@ from buddy_emotion import backends as _backends
 from buddy_emotion._check import integer, number, shown
 from buddy_emotion._live import LatestWorker
 from buddy_emotion.backends.base import EmotionBackend, checked_crops
-from buddy_emotion.errors import ArgumentTypeError, BackendError, BuddyEmotionError, InvalidArgumentError
+from buddy_emotion.errors import (
+    ArgumentTypeError,
+    BackendError,
+    BackendUnavailableError,
+    BuddyEmotionError,
+    InvalidArgumentError,
+)
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.labels import SADNESS
 from buddy_emotion.types import FaceEmotion, NoReadingReason, SadnessReading
@@ -133,6 +140,24 @@ def _frozen(value: Any) -> Hashable:
     return value
 
 
+def _live_worker(detector: Detector, callback: ResultCallback) -> LatestWorker[tuple[np.ndarray, float],
+                                                                            SadnessReading]:
+    """The live-stream worker of ``detector``. It holds the detector weakly, so that a detector dropped without
+    ``close()`` is still collected, and its thread then ends (unless ``callback`` itself holds the detector)."""
+    ref = weakref.ref(detector)
+
+    def work(item: tuple[np.ndarray, float]) -> SadnessReading:
+        owner = ref()
+        if owner is None:
+            raise BackendUnavailableError("the detector is gone")
+        return owner._detect(*item)
+
+    worker: LatestWorker[tuple[np.ndarray, float], SadnessReading] = LatestWorker(
+        work, lambda reading, item: callback(reading, item[0]))
+    weakref.finalize(detector, worker.close, 0)
+    return worker
+
+
 class Detector:
     """Finds the main face of a frame and tells how sad it looks.
 
@@ -178,7 +203,7 @@ class Detector:
         self._last_ts: float | None = None  # the last timestamp a caller gave (video mode: new stream on a step back)
         self._live: LatestWorker[tuple[np.ndarray, float], SadnessReading] | None = None
         if result_callback is not None:
-            self._live = LatestWorker(lambda item: self._detect(*item), lambda r, item: result_callback(r, item[0]))
+            self._live = _live_worker(self, result_callback)
 
     @classmethod
     def from_options(cls, options: DetectorOptions) -> Detector:
