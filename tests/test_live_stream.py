@@ -331,3 +331,16 @@ def test_a_detector_dropped_without_close_is_collected_and_its_thread_ends() -> 
     assert ref() is None
     thread.join(10)
     assert not thread.is_alive()
+
+
+def test_the_monitor_refuses_to_run_a_camera_with_a_live_stream_detector() -> None:
+    class Cam:
+        def read(self) -> tuple[np.ndarray, float]:
+            raise AssertionError("not read: refused before the loop")
+
+    with Detector(_Gated(), result_callback=_Collect()) as d:
+        monitor = SadnessMonitor(d)
+        for call in (lambda: monitor.run(Cam(), max_samples=1), lambda: monitor.start(Cam())):
+            with pytest.raises(InvalidArgumentError, match=r"live-stream mode: build it without result_callback"):
+                call()
+        assert not monitor.running

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from buddy_emotion import _check
-from buddy_emotion.errors import ArgumentTypeError, BaselineError, InvalidFrameError
+from buddy_emotion.errors import ArgumentTypeError, BaselineError, InvalidArgumentError, InvalidFrameError
 from buddy_emotion.frames import validate_frame
 from buddy_emotion.monitor.baseline import Baseline, raise_level
 from buddy_emotion.monitor.options import MonitorOptions
@@ -569,9 +569,11 @@ class SadnessMonitor:
                 ``KeyboardInterrupt`` is re-raised after it turns ``"stopped"``.
             RuntimeError: a loop runs already (:meth:`start`'s, or another ``run()``, also one called from a
                 callback).
+            InvalidArgumentError: the detector is in live-stream mode (it reads frames you hand it, not a camera).
         """
         interval, duration, max_samples, backoff, max_backoff, max_errors = self._run_args(
             camera, interval, duration, max_samples, backoff, max_backoff, max_errors)
+        self._not_live()
         from buddy_emotion.cameras.retry import CameraRetry, reopen  # loaded with the first camera loop
 
         finite = bool(getattr(camera, "finite", False))
@@ -694,6 +696,12 @@ class SadnessMonitor:
             max_samples = _check.integer("max_samples", max_samples, 1)
         return interval, duration, max_samples, backoff, max_backoff, max_errors
 
+    def _not_live(self) -> None:
+        if getattr(self.detector, "running_mode", None) == "live_stream":
+            raise InvalidArgumentError("the monitor's camera loop needs a detector it can call for each sample; "
+                                       "this one is in live-stream mode: build it without result_callback, or feed "
+                                       "the monitor from the callback with update(frame, reading=reading)")
+
     def _note_camera_error(self, t: float) -> None:
         with self._lock:
             enter, exit_ = self._levels()
@@ -713,6 +721,7 @@ class SadnessMonitor:
             raise ArgumentTypeError(f"start(): {e}") from None
         bound.apply_defaults()
         self._run_args(**bound.arguments)
+        self._not_live()
         last = self._thread
         if last is not None and last is not threading.current_thread() and not self._loop_active:
             last.join(5.0)  # its loop has ended (events() ended with it); the thread is only finishing up
