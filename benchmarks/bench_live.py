@@ -51,9 +51,9 @@ class _Remote(KerasBackend):
 
 
 def _frames(n: int) -> list[np.ndarray]:
-    from buddy_emotion.testing import sample_face_frame
+    from skimage import data  # scikit-image, as README's first command installs it
 
-    face = cv2.resize(sample_face_frame(), (360, 360), interpolation=cv2.INTER_AREA)  # the face ~200 px wide
+    face = cv2.resize(data.astronaut()[:, :, ::-1], (360, 360), interpolation=cv2.INTER_AREA)  # BGR, face ~200 px
     out = []
     for i in range(n):
         frame = np.full((480, 640, 3), 90, np.uint8)

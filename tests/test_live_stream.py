@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import weakref
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -205,6 +210,7 @@ def test_a_failing_callback_is_logged_and_the_stream_goes_on(caplog: pytest.LogC
             d.detect_async(_frame(80), timestamp=t)
             assert d.flush(timeout=10)  # not raised here either
     assert got == [1.0, 2.0] and "a bug in the caller's callback" in caplog.text
+    assert "<locals>.callback" in caplog.text  # the log names the caller's function, not a wrapper
 
 
 def test_a_callback_may_close_the_detector_or_hand_over_another_frame() -> None:
@@ -344,3 +350,33 @@ def test_the_monitor_refuses_to_run_a_camera_with_a_live_stream_detector() -> No
             with pytest.raises(InvalidArgumentError, match=r"live-stream mode: build it without result_callback"):
                 call()
         assert not monitor.running
+
+
+def test_the_interpreter_exit_waits_for_a_detector_never_closed(tmp_path: Path) -> None:
+    # the worker is a daemon thread: without the wait it would be cut off at exit (inside LiteRT, that can
+    # abort the process); with it, the frame in hand and the one waiting are read before the process ends
+    script = tmp_path / "forgotten.py"
+    script.write_text(textwrap.dedent("""
+        import time
+        import numpy as np
+        from buddy_emotion import Detector, FaceBox, FaceEmotion
+        from buddy_emotion.backends import EmotionBackend
+
+        class Slow(EmotionBackend):
+            name, labels = "slow", ("happiness", "sadness")
+
+            def analyze(self, frame):
+                time.sleep(0.3)
+                return [FaceEmotion(FaceBox(0, 0, 60, 60), {"sadness": 0.5, "happiness": 0.5}, "slow")]
+
+        d = Detector(Slow(), result_callback=lambda reading, frame: print("read", reading.timestamp, flush=True))
+        frame = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+        d.detect_async(frame, 1.0)
+        time.sleep(0.05)
+        d.detect_async(frame, 2.0)
+        print("exit", flush=True)
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["exit", "read", "1.0", "read", "2.0"]

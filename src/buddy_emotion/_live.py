@@ -9,10 +9,13 @@ work and the newest.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+import time
+import weakref
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from buddy_emotion import _check
 from buddy_emotion.errors import BackendUnavailableError
@@ -24,6 +27,23 @@ log = logging.getLogger("buddy_emotion")
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+EXIT_WAIT = 5.0
+"""Seconds the interpreter's exit waits, in all, for the workers still running to finish the item in hand."""
+
+_running: weakref.WeakSet[LatestWorker[Any, Any]] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """End the workers that were never closed before the interpreter goes. Their threads are daemons, and a
+    daemon thread still inside native code (LiteRT) when the interpreter finalises can abort the process."""
+    deadline = time.monotonic() + EXIT_WAIT
+    workers = list(_running)
+    for worker in workers:
+        worker.close(0)
+    for worker in workers:
+        worker.close(max(0.0, deadline - time.monotonic()))
+
 
 class LatestWorker(Generic[Item, Result]):
     """Runs ``work(item)`` on a thread of its own and hands each result to ``deliver(result, item)``.
@@ -34,12 +54,14 @@ class LatestWorker(Generic[Item, Result]):
     * An exception from ``deliver`` (the caller's callback) is logged and never raised, as for the monitor's
       callbacks: a broken callback must not stop the stream.
     * The thread starts with the first item and is a daemon: a worker that is never closed does not keep
-      the interpreter alive.
+      the interpreter alive. At exit, workers not closed are closed, waiting up to :data:`EXIT_WAIT` seconds
+      in all for the items in hand.
     """
 
     def __init__(self, work: Callable[[Item], Result], deliver: Callable[[Result, Item], object], *,
-                 name: str = "buddy-emotion-live") -> None:
+                 name: str = "buddy-emotion-live", callback: object = None) -> None:
         self._work, self._deliver, self._name = work, deliver, name
+        self._callback = deliver if callback is None else callback  # what a failure of ``deliver`` is logged as
         self._cond = threading.Condition()
         self._pending: list[Item] = []  # the newest item not yet taken up (0 or 1 of them)
         self._busy = False
@@ -64,6 +86,7 @@ class LatestWorker(Generic[Item, Result]):
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
+                _running.add(self)
             self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -129,4 +152,4 @@ class LatestWorker(Generic[Item, Result]):
         try:
             self._deliver(result, item)
         except Exception:  # the caller's callback: logged, never raised (as the monitor's callbacks)
-            log.exception("live-stream result callback %r failed", self._deliver)
+            log.exception("live-stream result callback %r failed", self._callback)

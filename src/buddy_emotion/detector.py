@@ -153,8 +153,8 @@ def _live_worker(detector: Detector, callback: ResultCallback) -> LatestWorker[t
         return owner._detect(*item)
 
     worker: LatestWorker[tuple[np.ndarray, float], SadnessReading] = LatestWorker(
-        work, lambda reading, item: callback(reading, item[0]))
-    weakref.finalize(detector, worker.close, 0)
+        work, lambda reading, item: callback(reading, item[0]), callback=callback)
+    weakref.finalize(detector, worker.close, 0).atexit = False  # at exit, _live waits for the frame in hand
     return worker
 
 
