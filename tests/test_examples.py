@@ -32,6 +32,18 @@ def test_webcam_watch_replays_a_folder_and_stops_at_its_end(recording: Path, tmp
     assert out.stdout.count("sadness") == 4 and "Traceback" not in out.stderr
 
 
+def test_webcam_watch_samples_a_video_every_interval_of_its_own_time(astronaut_bgr: np.ndarray,
+                                                                     tmp_path: Path) -> None:
+    video = tmp_path / "clip.avi"  # 5 s at 10 fps: readings at 0, 2 and 4 s, not 50
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (256, 256))
+    for _ in range(50):
+        writer.write(cv2.resize(astronaut_bgr, (256, 256)))
+    writer.release()
+    out = run("webcam_watch.py", "--camera", str(video), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert [float(line.split()[1]) for line in out.stdout.splitlines()] == [0.0, 2.0, 4.0], out.stdout
+
+
 def test_chatbot_integration_runs_the_monitor_to_the_end_of_a_recording(recording: Path, tmp_path: Path) -> None:
     out = run("chatbot_integration.py", "--camera", str(recording), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
