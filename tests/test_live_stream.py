@@ -380,3 +380,15 @@ def test_the_interpreter_exit_waits_for_a_detector_never_closed(tmp_path: Path) 
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["exit", "read", "1.0", "read", "2.0"]
+
+
+def test_flush_from_the_callback_does_not_wait_for_itself() -> None:
+    got: list[bool] = []
+
+    def flush_it(reading: SadnessReading, frame: np.ndarray) -> None:
+        got.append(d.flush())  # no timeout: it waited for ever for this very callback to return
+
+    with Detector(_Gated(), result_callback=flush_it) as d:
+        d.detect_async(_frame(70), timestamp=1.0)
+        assert d.flush(timeout=10)
+    assert got == [False]

@@ -91,10 +91,15 @@ class LatestWorker(Generic[Item, Result]):
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every item handed over has been worked on and delivered (``timeout`` in seconds, None
-        for no limit); True when done, False when the time ran out. Raises the kept failure, if any."""
+        for no limit); True when done, False when the time ran out. Raises the kept failure, if any.
+        Called from the worker's own thread (by ``deliver``, the callback) it does not wait, as that item
+        is not done until the callback returns: it returns False at once."""
         limit = _check.timeout("timeout", timeout)
         with self._cond:
-            idle = self._cond.wait_for(lambda: not self._pending and not self._busy, limit)
+            if threading.current_thread() is self._thread:
+                idle = False  # waiting here would wait for ever (timeout None) for the callback that waits
+            else:
+                idle = self._cond.wait_for(lambda: not self._pending and not self._busy, limit)
             self._raise_failure()
         return idle
 

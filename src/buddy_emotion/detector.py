@@ -384,7 +384,8 @@ class Detector:
     def flush(self, timeout: float | None = None) -> bool:
         """Live-stream mode: wait until every frame handed over has been read and its callback has returned
         (``timeout`` in seconds, None for no limit). True when done, False when the time ran out; a no-op
-        (True) in the other modes.
+        (True) in the other modes. Called from the ``result_callback`` it returns False at once: the frame
+        whose callback is running is not done, and waiting for it would wait for ever.
 
         Raises:
             BackendError: the backend failed on a frame since the last error raised (raised once).
