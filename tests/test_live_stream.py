@@ -392,3 +392,31 @@ def test_flush_from_the_callback_does_not_wait_for_itself() -> None:
         d.detect_async(_frame(70), timestamp=1.0)
         assert d.flush(timeout=10)
     assert got == [False]
+
+
+class _Exit(_Gated):
+    def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+        if int(frame.flat[0]) == 99:
+            raise SystemExit("a plug-in that calls sys.exit()")
+        return super().analyze(frame)
+
+
+def test_a_base_exception_from_the_backend_or_the_callback_does_not_end_the_stream(
+        caplog: pytest.LogCaptureFixture) -> None:
+    got: list[float] = []
+
+    def callback(reading: SadnessReading, frame: np.ndarray) -> None:
+        got.append(reading.timestamp)
+        if reading.timestamp == 1.0:
+            raise SystemExit("a callback that calls sys.exit()")
+
+    with caplog.at_level(logging.ERROR, "buddy_emotion"), Detector(_Exit(), result_callback=callback) as d:
+        d.detect_async(_frame(50), timestamp=1.0)
+        assert d.flush(timeout=10)  # logged, as any exception of the callback
+        d.detect_async(_frame(99), timestamp=2.0)
+        with pytest.raises(SystemExit, match="sys.exit"):
+            d.flush(timeout=10)  # kept and raised, as any failure of the backend
+        d.detect_async(_frame(60), timestamp=3.0)
+        assert d.flush(timeout=10)  # the worker went on
+        assert _thread(d).is_alive()
+    assert got == [1.0, 3.0] and "a callback that calls sys.exit()" in caplog.text

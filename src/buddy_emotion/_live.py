@@ -53,6 +53,7 @@ class LatestWorker(Generic[Item, Result]):
       first failure is kept until it is raised; later ones while it waits are counted in ``failures``.
     * An exception from ``deliver`` (the caller's callback) is logged and never raised, as for the monitor's
       callbacks: a broken callback must not stop the stream.
+    * Both take any BaseException (a SystemExit, a test's ``pytest.fail()``): none ends the thread.
     * The thread starts with the first item and is a daemon: a worker that is never closed does not keep
       the interpreter alive. At exit, workers not closed are closed, waiting up to :data:`EXIT_WAIT` seconds
       in all for the items in hand.
@@ -146,9 +147,11 @@ class LatestWorker(Generic[Item, Result]):
                     self._cond.notify_all()
 
     def _handle(self, item: Item) -> None:
+        # BaseException too: a SystemExit from a plug-in or callback, a test's pytest.fail(), would otherwise end
+        # the thread, and with it the stream: later items never taken up, flush() never done, no error raised.
         try:
             result = self._work(item)
-        except Exception as e:
+        except BaseException as e:
             with self._cond:
                 self.failures += 1
                 if self._failure is None:
@@ -156,5 +159,5 @@ class LatestWorker(Generic[Item, Result]):
             return
         try:
             self._deliver(result, item)
-        except Exception:  # the caller's callback: logged, never raised (as the monitor's callbacks)
+        except BaseException:  # the caller's callback: logged, never raised (as the monitor's callbacks)
             log.exception("live-stream result callback %r failed", self._callback)
