@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+import traceback
 import weakref
 from pathlib import Path
 from typing import Any
@@ -420,3 +421,43 @@ def test_a_base_exception_from_the_backend_or_the_callback_does_not_end_the_stre
         assert d.flush(timeout=10)  # the worker went on
         assert _thread(d).is_alive()
     assert got == [1.0, 3.0] and "a callback that calls sys.exit()" in caplog.text
+
+
+class _KeepsRefs(_Gated):
+    """Fails as _Gated, and keeps a weak reference to every frame it read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[weakref.ref[np.ndarray]] = []
+
+    def analyze(self, frame: np.ndarray) -> list[FaceEmotion]:
+        self.refs.append(weakref.ref(frame))
+        if int(frame.flat[0]) == 14:
+            raise RuntimeError("a plug-in's own bug")
+        return super().analyze(frame)
+
+
+def test_a_failed_frame_is_let_go_though_its_error_is_kept(caplog: pytest.LogCaptureFixture) -> None:
+    backend = _KeepsRefs()
+
+    def callback(reading: SadnessReading, frame: np.ndarray) -> None:
+        raise ValueError("a bug in the caller's callback")  # logged: caplog keeps the record and its traceback
+
+    with caplog.at_level(logging.ERROR, "buddy_emotion"), Detector(backend, result_callback=callback) as d:
+        for value in (13, 14):  # a library error, a plug-in's own (chained to a BackendError)
+            d.detect_async(_frame(value), timestamp=1.0)
+            deadline = time.monotonic() + 10
+            while d._live.failures == 0 and time.monotonic() < deadline:  # type: ignore[union-attr]
+                time.sleep(0.01)
+            gc.collect()
+            assert backend.refs[-1]() is None, "held"  # not held by the failure waiting to be raised
+            with pytest.raises(BackendError) as raised:
+                d.flush(timeout=10)
+            gc.collect()
+            assert backend.refs[-1]() is None, "held"  # nor by the error the caller holds
+            assert "analyze" in "".join(traceback.format_exception(raised.value))  # which still says where
+        d.detect_async(_frame(50), timestamp=2.0)
+        assert d.flush(timeout=10)
+        gc.collect()
+        assert backend.refs[-1]() is None, "held"
+        assert "a bug in the caller's callback" in caplog.text

@@ -13,6 +13,7 @@ import atexit
 import logging
 import threading
 import time
+import traceback
 import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -138,26 +139,50 @@ class LatestWorker(Generic[Item, Result]):
                     return  # closed, and nothing left to do
                 item = self._pending.pop()
                 self._busy = True
+            failure = slip = None
             try:
-                self._handle(item)
+                failure, slip = self._handle(item)
             finally:
-                del item  # a frame is not kept beyond its turn
+                del item  # a frame is not kept beyond its turn: nor by the tracebacks of its errors
+                for error in (failure, slip):
+                    if error is not None:
+                        _forget_locals(error)
                 with self._cond:
+                    if failure is not None:
+                        self.failures += 1
+                        if self._failure is None:
+                            self._failure = failure
                     self._busy = False
                     self._cond.notify_all()
+                failure = slip = None
 
-    def _handle(self, item: Item) -> None:
+    def _handle(self, item: Item) -> tuple[BaseException | None, BaseException | None]:
+        """Work on ``item`` and deliver the result: the failure of ``work``, and the exception of ``deliver``
+        (logged here), each None when there was none."""
         # BaseException too: a SystemExit from a plug-in or callback, a test's pytest.fail(), would otherwise end
         # the thread, and with it the stream: later items never taken up, flush() never done, no error raised.
         try:
             result = self._work(item)
         except BaseException as e:
-            with self._cond:
-                self.failures += 1
-                if self._failure is None:
-                    self._failure = e
-            return
+            return e, None
         try:
             self._deliver(result, item)
-        except BaseException:  # the caller's callback: logged, never raised (as the monitor's callbacks)
+        except BaseException as e:  # the caller's callback: logged, never raised (as the monitor's callbacks)
             log.exception("live-stream result callback %r failed", self._callback)
+            return None, e
+        return None, None
+
+
+def _forget_locals(error: BaseException) -> None:
+    """Clear the local variables of the frames in the tracebacks of ``error`` and of its causes and contexts,
+    all finished: a kept failure (or a logged one a handler buffers) would otherwise keep the item it failed
+    on, a frame's pixels, alive through them. The tracebacks still tell where it happened."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        traceback.clear_frames(e.__traceback__)
+        todo += [e.__cause__, e.__context__]
