@@ -461,3 +461,26 @@ def test_a_failed_frame_is_let_go_though_its_error_is_kept(caplog: pytest.LogCap
         gc.collect()
         assert backend.refs[-1]() is None, "held"
         assert "a bug in the caller's callback" in caplog.text
+
+
+def test_closing_from_the_callback_drops_the_frame_waiting_rather_than_read_it_on_a_closed_backend(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, got = _Gated(), _Collect()
+    first, then = threading.Event(), threading.Event()
+
+    def close_it(reading: SadnessReading, frame: np.ndarray) -> None:
+        got(reading, frame)
+        first.set()
+        assert then.wait(10)
+        d.close()
+
+    d = Detector(backend, result_callback=close_it)
+    monkeypatch.setattr(d, "_owns_backend", True)  # as the default backend: close() closes it
+    d.detect_async(_frame(20), timestamp=1.0)
+    assert first.wait(10)
+    d.detect_async(_frame(21), timestamp=2.0)  # waits while the callback of frame 20 runs
+    then.set()
+    _thread(d).join(10)
+    assert not _thread(d).is_alive() and backend.closed
+    assert backend.seen == [20] and [r.timestamp for r in got.readings] == [1.0]
+    assert d.dropped_frames == 1 and d._live._failure is None  # type: ignore[union-attr]

@@ -107,13 +107,18 @@ class LatestWorker(Generic[Item, Result]):
 
     def close(self, timeout: float | None = 10.0) -> BaseException | None:
         """Take no more items; let the worker finish the item it holds and the one waiting, then end it (waiting
-        up to ``timeout`` seconds, not at all when called from the worker's own thread, e.g. by a callback).
+        up to ``timeout`` seconds). Called from the worker's own thread (by ``deliver``, the callback) it
+        cannot wait: the item waiting is dropped (counted in ``dropped``), the thread ends when the callback
+        returns, and nothing is worked on after this returns (its owner may then release what ``work`` uses).
         Returns the kept failure (not raised: the caller decides), or None."""
         limit = _check.timeout("timeout", timeout)
         with self._cond:
             self._closed = True
-            self._cond.notify_all()
             thread = self._thread
+            if thread is threading.current_thread() and self._pending:
+                self._pending.clear()  # else read after close() returned, with the backend closed, and its
+                self.dropped += 1  # failure kept where no call would ever raise it
+            self._cond.notify_all()
         if thread is not None and thread is not threading.current_thread():
             thread.join(limit)
         with self._cond:

@@ -400,7 +400,8 @@ class Detector:
     def close(self) -> None:
         """Close the backend if this detector created it. In live-stream mode first read the frames still
         handed over (waiting up to 10 s) and end the worker thread; then raise a backend error that
-        :meth:`detect_async` has not raised yet, so that none is lost."""
+        :meth:`detect_async` has not raised yet, so that none is lost. Called from the ``result_callback``
+        it cannot wait for the frame still waiting: that one is dropped (:attr:`dropped_frames`)."""
         failure = self._close_live()
         if self._owns_backend:
             self.backend.close()
