@@ -484,3 +484,21 @@ def test_closing_from_the_callback_drops_the_frame_waiting_rather_than_read_it_o
     assert not _thread(d).is_alive() and backend.closed
     assert backend.seen == [20] and [r.timestamp for r in got.readings] == [1.0]
     assert d.dropped_frames == 1 and d._live._failure is None  # type: ignore[union-attr]
+
+
+def test_a_worker_thread_that_cannot_start_is_a_library_error_and_the_next_frame_tries_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    got = _Collect()
+
+    def cannot_start(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    with Detector(_Gated(), result_callback=got) as d:
+        with monkeypatch.context() as m:
+            m.setattr(threading.Thread, "start", cannot_start)  # a thread limit, or interpreter shutdown
+            with pytest.raises(BackendUnavailableError, match="cannot start its worker thread"):
+                d.detect_async(_frame(1), timestamp=1.0)
+        assert d.flush(timeout=1)  # nothing was taken
+        d.detect_async(_frame(2), timestamp=2.0)
+        assert d.flush(timeout=10)
+    assert [r.timestamp for r in got.readings] == [2.0] and not _thread(d).is_alive()  # and close() ended it

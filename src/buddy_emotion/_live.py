@@ -77,7 +77,7 @@ class LatestWorker(Generic[Item, Result]):
 
     def submit(self, item: Item) -> None:
         """Hand ``item`` over, replacing one still waiting. Raises the kept failure instead, if there is one,
-        and BackendUnavailableError once closed."""
+        and BackendUnavailableError once closed, or when the worker thread cannot start (``item`` not taken)."""
         with self._cond:
             self._raise_failure()
             if self._closed:
@@ -86,8 +86,13 @@ class LatestWorker(Generic[Item, Result]):
                 self.dropped += 1
             self._pending[:] = [item]
             if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError as e:  # "can't start new thread": a thread limit, interpreter shutdown
+                    self._pending.clear()  # kept only once a thread works on it; the next submit tries again
+                    raise BackendUnavailableError(f"the live stream cannot start its worker thread: {e}") from e
+                self._thread = thread
                 _running.add(self)
             self._cond.notify_all()
 

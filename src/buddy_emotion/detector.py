@@ -372,7 +372,8 @@ class Detector:
             InvalidFrameError: ``frame`` is not an accepted image.
             ValueError: ``timestamp`` is not None or a finite number, or the detector has no ``result_callback``.
             BackendError: the backend failed on an earlier frame (the error is raised once, here or by
-                :meth:`flush`, and this frame is not taken); ``BackendUnavailableError`` once closed.
+                :meth:`flush`, and this frame is not taken); ``BackendUnavailableError`` once closed, or when
+                the worker thread cannot start (this frame is not taken; the next call tries again).
         """
         if self._live is None:
             raise InvalidArgumentError("detect_async() needs live-stream mode: build the detector with "
