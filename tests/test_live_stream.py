@@ -502,3 +502,25 @@ def test_a_worker_thread_that_cannot_start_is_a_library_error_and_the_next_frame
         d.detect_async(_frame(2), timestamp=2.0)
         assert d.flush(timeout=10)
     assert [r.timestamp for r in got.readings] == [2.0] and not _thread(d).is_alive()  # and close() ended it
+
+
+class _Tracker:
+    def __init__(self) -> None:
+        self.resets = 0
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+def test_a_frame_stamped_by_the_clock_does_not_restart_the_stream_as_in_video_mode() -> None:
+    for live in (False, True):
+        backend = _Gated()
+        backend.detector = _Tracker()  # type: ignore[attr-defined]  # what Detector.reset() resets
+        with Detector(backend, result_callback=_Collect() if live else None) as d:
+            for t in (1.0, None, 2.0, 0.5):  # the clock's time.time() is no timestamp the caller gave
+                if live:
+                    d.detect_async(_frame(30), timestamp=t)
+                    assert d.flush(timeout=10)
+                else:
+                    d.detect_sadness(_frame(30), timestamp=t)
+        assert backend.detector.resets == 1, live  # type: ignore[attr-defined]  # 2.0 -> 0.5 only

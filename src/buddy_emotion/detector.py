@@ -140,19 +140,22 @@ def _frozen(value: Any) -> Hashable:
     return value
 
 
-def _live_worker(detector: Detector, callback: ResultCallback) -> LatestWorker[tuple[np.ndarray, float],
-                                                                            SadnessReading]:
+_LiveItem = tuple[np.ndarray, float, bool]
+"""A frame handed to :meth:`Detector.detect_async`, its timestamp, and whether the caller gave it (not the clock)."""
+
+
+def _live_worker(detector: Detector, callback: ResultCallback) -> LatestWorker[_LiveItem, SadnessReading]:
     """The live-stream worker of ``detector``. It holds the detector weakly, so that a detector dropped without
     ``close()`` is still collected, and its thread then ends (unless ``callback`` itself holds the detector)."""
     ref = weakref.ref(detector)
 
-    def work(item: tuple[np.ndarray, float]) -> SadnessReading:
+    def work(item: _LiveItem) -> SadnessReading:
         owner = ref()
         if owner is None:
             raise BackendUnavailableError("the detector is gone")
         return owner._detect(*item)
 
-    worker: LatestWorker[tuple[np.ndarray, float], SadnessReading] = LatestWorker(
+    worker: LatestWorker[_LiveItem, SadnessReading] = LatestWorker(
         work, lambda reading, item: callback(reading, item[0]), callback=callback)
     weakref.finalize(detector, worker.close, 0).atexit = False  # at exit, _live waits for the frame in hand
     return worker
@@ -201,7 +204,7 @@ class Detector:
                                        f"{self.backend.labels})")
         self._lock = threading.Lock()
         self._last_ts: float | None = None  # the last timestamp a caller gave (video mode: new stream on a step back)
-        self._live: LatestWorker[tuple[np.ndarray, float], SadnessReading] | None = None
+        self._live: LatestWorker[_LiveItem, SadnessReading] | None = None
         if result_callback is not None:
             self._live = _live_worker(self, result_callback)
 
@@ -366,7 +369,7 @@ class Detector:
             frame: as :meth:`detect_sadness`; checked here, then copied, so the caller may reuse its buffer.
                 The copy is released once the callback returns.
             timestamp: seconds, as :meth:`detect_sadness`; None stamps the frame with ``time.time()`` now,
-                when it is handed over. A timestamp earlier than the last starts a new stream.
+                when it is handed over. A timestamp earlier than the last one given starts a new stream.
 
         Raises:
             InvalidFrameError: ``frame`` is not an accepted image.
@@ -380,7 +383,7 @@ class Detector:
                                        "result_callback=... (or running_mode='live_stream'); else use detect_sadness()")
         ts = time.time() if timestamp is None else number("timestamp", timestamp)
         frame = np.array(validate_frame(frame), order="C", copy=True)
-        self._live.submit((frame, ts))
+        self._live.submit((frame, ts, timestamp is not None))
 
     def flush(self, timeout: float | None = None) -> bool:
         """Live-stream mode: wait until every frame handed over has been read and its callback has returned
