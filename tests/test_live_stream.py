@@ -524,3 +524,30 @@ def test_a_frame_stamped_by_the_clock_does_not_restart_the_stream_as_in_video_mo
                 else:
                     d.detect_sadness(_frame(30), timestamp=t)
         assert backend.detector.resets == 1, live  # type: ignore[attr-defined]  # 2.0 -> 0.5 only
+
+
+def test_a_failure_not_raised_when_the_interpreter_exits_is_logged(tmp_path: Path) -> None:
+    script = tmp_path / "forgotten.py"
+    script.write_text(textwrap.dedent("""
+        import threading
+        import numpy as np
+        from buddy_emotion import Detector
+        from buddy_emotion.backends import EmotionBackend
+        from buddy_emotion.errors import ServiceError
+
+        class Failing(EmotionBackend):
+            name, labels = "failing", ("happiness", "sadness")
+            read = threading.Event()
+
+            def analyze(self, frame):
+                self.read.set()
+                raise ServiceError("the service answered 500")
+
+        d = Detector(Failing(), result_callback=print)
+        d.detect_async(np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8), 1.0)
+        assert Failing.read.wait(10)  # failed, or failing: kept, or about to be, with no call left to raise it
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    assert out.returncode == 0, out.stderr
+    assert "reading failed and was not raised: the service answered 500" in out.stderr

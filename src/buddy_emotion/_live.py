@@ -40,10 +40,11 @@ def _close_at_exit() -> None:
     daemon thread still inside native code (LiteRT) when the interpreter finalises can abort the process."""
     deadline = time.monotonic() + EXIT_WAIT
     workers = list(_running)
-    for worker in workers:
-        worker.close(0)
-    for worker in workers:
-        worker.close(max(0.0, deadline - time.monotonic()))
+    failures = [worker.close(0) for worker in workers]  # all told to stop first, then waited for
+    failures += [worker.close(max(0.0, deadline - time.monotonic())) for worker in workers]
+    for failure in failures:  # no call is left to raise them: logged, as by Detector.__exit__, not lost
+        if failure is not None:
+            log.error("live stream closed at exit: a frame's reading failed and was not raised: %s", failure)
 
 
 class LatestWorker(Generic[Item, Result]):
@@ -57,7 +58,7 @@ class LatestWorker(Generic[Item, Result]):
     * Both take any BaseException (a SystemExit, a test's ``pytest.fail()``): none ends the thread.
     * The thread starts with the first item and is a daemon: a worker that is never closed does not keep
       the interpreter alive. At exit, workers not closed are closed, waiting up to :data:`EXIT_WAIT` seconds
-      in all for the items in hand.
+      in all for the items in hand; a failure not raised is then logged.
     """
 
     def __init__(self, work: Callable[[Item], Result], deliver: Callable[[Result, Item], object], *,
