@@ -358,6 +358,7 @@ def test_the_interpreter_exit_waits_for_a_detector_never_closed(tmp_path: Path) 
     # abort the process); with it, the frame in hand and the one waiting are read before the process ends
     script = tmp_path / "forgotten.py"
     script.write_text(textwrap.dedent("""
+        import threading
         import time
         import numpy as np
         from buddy_emotion import Detector, FaceBox, FaceEmotion
@@ -365,15 +366,17 @@ def test_the_interpreter_exit_waits_for_a_detector_never_closed(tmp_path: Path) 
 
         class Slow(EmotionBackend):
             name, labels = "slow", ("happiness", "sadness")
+            started = threading.Event()
 
             def analyze(self, frame):
+                self.started.set()
                 time.sleep(0.3)
                 return [FaceEmotion(FaceBox(0, 0, 60, 60), {"sadness": 0.5, "happiness": 0.5}, "slow")]
 
         d = Detector(Slow(), result_callback=lambda reading, frame: print("read", reading.timestamp, flush=True))
         frame = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
         d.detect_async(frame, 1.0)
-        time.sleep(0.05)
+        assert Slow.started.wait(10)  # in hand (a sleep could end first on a busy machine: 1.0 then dropped)
         d.detect_async(frame, 2.0)
         print("exit", flush=True)
     """))
