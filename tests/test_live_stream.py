@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -554,3 +555,18 @@ def test_a_failure_not_raised_when_the_interpreter_exits_is_logged(tmp_path: Pat
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
     assert out.returncode == 0, out.stderr
     assert "reading failed and was not raised: the service answered 500" in out.stderr
+
+
+def test_a_failing_callback_is_logged_by_its_name_never_its_repr(caplog: pytest.LogCaptureFixture) -> None:
+    background = _frame(7)  # e.g. a frame to draw on, bound with functools.partial
+
+    def draw(on: np.ndarray, reading: SadnessReading, frame: np.ndarray) -> None:
+        raise RuntimeError("a bug in the caller's callback")
+
+    with caplog.at_level(logging.ERROR, "buddy_emotion"):
+        with Detector(_Gated(), result_callback=functools.partial(draw, background)) as d:
+            d.detect_async(_frame(80), timestamp=1.0)
+            assert d.flush(timeout=10)
+    message = caplog.records[0].getMessage()
+    assert "partial of" in message and "<locals>.draw" in message
+    assert "array" not in message and "[[" not in message  # no pixels of the bound frame

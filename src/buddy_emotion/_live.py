@@ -179,9 +179,20 @@ class LatestWorker(Generic[Item, Result]):
         try:
             self._deliver(result, item)
         except BaseException as e:  # the caller's callback: logged, never raised (as the monitor's callbacks)
-            log.exception("live-stream result callback %r failed", self._callback)
+            log.exception("live-stream result callback %s failed", _named(self._callback))
             return None, e
         return None, None
+
+
+def _named(callback: object) -> str:
+    """``callback`` for a log line, by its name, never its repr: a ``functools.partial`` (or any callable
+    object) holding a frame would put that frame's pixels into the log."""
+    name = getattr(callback, "__qualname__", None)
+    if not isinstance(name, str):
+        inner = getattr(callback, "func", None)  # functools.partial
+        name = f"{type(callback).__qualname__} of {_named(inner)}" if callable(inner) else type(callback).__qualname__
+    module = getattr(callback, "__module__", None)
+    return f"{module}.{name}" if isinstance(module, str) else name
 
 
 def _forget_locals(error: BaseException) -> None:
