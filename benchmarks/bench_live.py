@@ -126,7 +126,8 @@ def main() -> int:
     rows = [_row(name, mode, make, frames, args.fps) for name, make in backends for mode in ("sync", "live")]
     head = ["backend", "mode", "ms per call in the loop (median / p99)", "frames kept up with",
             "readings / s", "dropped", "reading age, ms (median / p95)"]
-    print(f"{args.fps} fps for {args.seconds} s, 640x480, {len(os.sched_getaffinity(0))} core(s)")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # not on macOS
+    print(f"{args.fps} fps for {args.seconds} s, 640x480, {cores} core(s)")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for row in rows:

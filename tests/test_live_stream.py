@@ -570,3 +570,77 @@ def test_a_failing_callback_is_logged_by_its_name_never_its_repr(caplog: pytest.
     message = caplog.records[0].getMessage()
     assert "partial of" in message and "<locals>.draw" in message
     assert "array" not in message and "[[" not in message  # no pixels of the bound frame
+
+
+def test_options_and_the_monitor_name_a_callback_without_its_pixels(caplog: pytest.LogCaptureFixture) -> None:
+    small = np.full((3, 3), 7, np.uint8)  # short enough for numpy to print in full
+
+    def draw(on: np.ndarray, *args: Any) -> None:
+        raise RuntimeError("broken")
+
+    options = DetectorOptions(running_mode="live_stream", result_callback=functools.partial(draw, small))
+    assert "partial of" in repr(options) and "<locals>.draw" in repr(options)
+    assert "array" not in repr(options) and "7, 7" not in repr(options)
+    monitor = SadnessMonitor(_Source(), on_sample=functools.partial(draw, small), calibration_samples=0)
+    with caplog.at_level(logging.ERROR, "buddy_emotion"):
+        monitor.update(_frame(100), timestamp=1.0)
+    assert "partial of" in caplog.text and "array(" not in caplog.text and "7, 7" not in caplog.text
+
+
+class _Source:
+    def detect_sadness(self, frame: np.ndarray, timestamp: float | None = None) -> SadnessReading:
+        return SadnessReading(0.1, False, FaceBox(10, 10, 80, 80), {"sadness": 0.1, "happiness": 0.9}, "s",
+                              float(timestamp or 0.0), None, 1)
+
+
+def _wait_for(condition: Any, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
+
+
+def test_a_second_failure_while_one_waits_to_be_raised_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    backend = _Gated()
+    with caplog.at_level(logging.ERROR, "buddy_emotion"), Detector(backend, result_callback=_Collect()) as d:
+        backend.gate.clear()
+        d.detect_async(_frame(13), timestamp=1.0)
+        assert backend.started.wait(10)
+        d.detect_async(_frame(13), timestamp=2.0)  # waits, and fails after the first has failed
+        backend.gate.set()
+        _wait_for(lambda: len(backend.seen) == 2 and d._live.failures == 2)  # type: ignore[union-attr]
+        with pytest.raises(ServiceError):
+            d.flush(timeout=10)  # the first
+        assert d.flush(timeout=10)
+    assert "another failure waits to be raised" in caplog.text and "500" in caplog.text
+
+
+def test_failures_no_call_can_raise_any_more_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    # a detector collected without close(): its kept failure
+    def forgotten() -> None:
+        d = Detector(_Gated(), result_callback=_Collect())
+        d.detect_async(_frame(13), timestamp=1.0)
+        _wait_for(lambda: d._live.failures == 1)  # type: ignore[union-attr]
+
+    with caplog.at_level(logging.ERROR, "buddy_emotion"):
+        forgotten()
+        gc.collect()
+    assert "dropped without close()" in caplog.text and "500" in caplog.text
+    caplog.clear()
+
+    # a worker that outlives close()'s wait, then fails
+    from buddy_emotion._live import LatestWorker
+
+    release = threading.Event()
+
+    def work(item: int) -> int:
+        release.wait(10)
+        raise ServiceError("the service answered 503")
+
+    worker: LatestWorker[int, int] = LatestWorker(work, lambda result, item: None)
+    worker.submit(1)
+    with caplog.at_level(logging.ERROR, "buddy_emotion"):
+        assert worker.close(0.05) is None  # gave up waiting: nothing kept yet
+        release.set()
+        _wait_for(lambda: worker.failures == 1)
+    assert "the stream is closed" in caplog.text and "503" in caplog.text

@@ -43,6 +43,17 @@ def shown(value: Any, limit: int = 80) -> str:
     return text if text and len(text) <= limit else f"a {type(value).__name__}"
 
 
+def named(callback: object) -> str:
+    """``callback`` for a message or a log line, by its name, never its repr: a ``functools.partial`` (or any
+    callable object) holding a frame would put that frame's pixels into the log."""
+    name = getattr(callback, "__qualname__", None)
+    if not isinstance(name, str):
+        inner = getattr(callback, "func", None)  # functools.partial
+        name = f"{type(callback).__qualname__} of {named(inner)}" if callable(inner) else type(callback).__qualname__
+    module = getattr(callback, "__module__", None)
+    return f"{module}.{name}" if isinstance(module, str) else name
+
+
 def one_line(text: object, limit: int = 240) -> str:
     """``str(text)`` on one line (runs of whitespace, newlines included, become one space), cut to ``limit``
     characters with ``...``: for messages that quote a remote service or another library."""

@@ -32,6 +32,7 @@ EXIT_WAIT = 5.0
 """Seconds the interpreter's exit waits, in all, for the workers still running to finish the item in hand."""
 
 _running: weakref.WeakSet[LatestWorker[Any, Any]] = weakref.WeakSet()
+_running_lock = threading.Lock()  # a worker may start in another thread while the exit handler lists them
 
 
 @atexit.register
@@ -39,7 +40,8 @@ def _close_at_exit() -> None:
     """End the workers that were never closed before the interpreter goes. Their threads are daemons, and a
     daemon thread still inside native code (LiteRT) when the interpreter finalises can abort the process."""
     deadline = time.monotonic() + EXIT_WAIT
-    workers = list(_running)
+    with _running_lock:
+        workers = list(_running)
     failures = [worker.close(0) for worker in workers]  # all told to stop first, then waited for
     failures += [worker.close(max(0.0, deadline - time.monotonic())) for worker in workers]
     for failure in failures:  # no call is left to raise them: logged, as by Detector.__exit__, not lost
@@ -52,7 +54,8 @@ class LatestWorker(Generic[Item, Result]):
 
     * An exception from ``work`` is kept and raised, once, by the next :meth:`submit` (which then does not
       take its item) or :meth:`flush`, or returned by :meth:`close`; the worker goes on with later items. The
-      first failure is kept until it is raised; later ones while it waits are counted in ``failures``.
+      first failure is kept until it is raised; later ones while it waits, and any after :meth:`close` has
+      returned, are logged (and counted in ``failures``).
     * An exception from ``deliver`` (the caller's callback) is logged and never raised, as for the monitor's
       callbacks: a broken callback must not stop the stream.
     * Both take any BaseException (a SystemExit, a test's ``pytest.fail()``): none ends the thread.
@@ -69,6 +72,7 @@ class LatestWorker(Generic[Item, Result]):
         self._pending: list[Item] = []  # the newest item not yet taken up (0 or 1 of them)
         self._busy = False
         self._closed = False
+        self._finished = False  # close() has returned: no call is left to raise a failure
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self.dropped = 0
@@ -94,7 +98,8 @@ class LatestWorker(Generic[Item, Result]):
                     self._pending.clear()  # kept only once a thread works on it; the next submit tries again
                     raise BackendUnavailableError(f"the live stream cannot start its worker thread: {e}") from e
                 self._thread = thread
-                _running.add(self)
+                with _running_lock:
+                    _running.add(self)
             self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -130,6 +135,7 @@ class LatestWorker(Generic[Item, Result]):
         with self._cond:
             failure, self._failure = self._failure, None
             self.failures = 0
+            self._finished = True  # a failure from here on (the thread outlived the wait) is logged
         return failure
 
     @property
@@ -161,8 +167,11 @@ class LatestWorker(Generic[Item, Result]):
                 with self._cond:
                     if failure is not None:
                         self.failures += 1
-                        if self._failure is None:
+                        if self._failure is None and not self._finished:
                             self._failure = failure
+                        else:  # no call will raise this one: logged, not lost
+                            log.error("live stream: a frame's reading failed and %s: %s", "the stream is closed"
+                                      if self._finished else "another failure waits to be raised", failure)
                     self._busy = False
                     self._cond.notify_all()
                 failure = slip = None
@@ -179,20 +188,9 @@ class LatestWorker(Generic[Item, Result]):
         try:
             self._deliver(result, item)
         except BaseException as e:  # the caller's callback: logged, never raised (as the monitor's callbacks)
-            log.exception("live-stream result callback %s failed", _named(self._callback))
+            log.exception("live-stream result callback %s failed", _check.named(self._callback))
             return None, e
         return None, None
-
-
-def _named(callback: object) -> str:
-    """``callback`` for a log line, by its name, never its repr: a ``functools.partial`` (or any callable
-    object) holding a frame would put that frame's pixels into the log."""
-    name = getattr(callback, "__qualname__", None)
-    if not isinstance(name, str):
-        inner = getattr(callback, "func", None)  # functools.partial
-        name = f"{type(callback).__qualname__} of {_named(inner)}" if callable(inner) else type(callback).__qualname__
-    module = getattr(callback, "__module__", None)
-    return f"{module}.{name}" if isinstance(module, str) else name
 
 
 def _forget_locals(error: BaseException) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from buddy_emotion import backends as _backends
-from buddy_emotion._check import integer, number, shown
+from buddy_emotion._check import integer, named, number, shown
 from buddy_emotion._live import LatestWorker
 from buddy_emotion.backends.base import EmotionBackend, checked_crops
 from buddy_emotion.errors import (
@@ -107,7 +107,7 @@ class DetectorOptions:
         object.__setattr__(self, "backend_options", MappingProxyType(dict(self.backend_options)))
 
     def __repr__(self) -> str:
-        callback = "" if self.result_callback is None else f", result_callback={self.result_callback!r}"
+        callback = "" if self.result_callback is None else f", result_callback=<{named(self.result_callback)}>"
         return (f"DetectorOptions(backend={self.backend!r}, threshold={self.threshold!r}, "
                 f"min_face={self.min_face!r}, running_mode={self.running_mode!r}, "
                 f"backend_options={dict(self.backend_options)!r}{callback})")
@@ -157,8 +157,16 @@ def _live_worker(detector: Detector, callback: ResultCallback) -> LatestWorker[_
 
     worker: LatestWorker[_LiveItem, SadnessReading] = LatestWorker(
         work, lambda reading, item: callback(reading, item[0]), callback=callback)
-    weakref.finalize(detector, worker.close, 0).atexit = False  # at exit, _live waits for the frame in hand
+    weakref.finalize(detector, _close_dropped, worker).atexit = False  # at exit, _live waits for the frame in hand
     return worker
+
+
+def _close_dropped(worker: LatestWorker[Any, Any]) -> None:
+    """Close the worker of a detector collected without ``close()``; a failure not raised yet is logged."""
+    failure = worker.close(0)
+    if failure is not None:
+        log.error("live stream of a detector dropped without close(): a frame's reading failed and was not "
+                  "raised: %s", failure)
 
 
 class Detector:

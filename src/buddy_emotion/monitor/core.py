@@ -316,7 +316,7 @@ class SadnessMonitor:
             try:
                 cb(value)
             except Exception:  # a broken callback must not stop the monitor
-                log.exception("SadnessMonitor callback %r failed", cb)
+                log.exception("SadnessMonitor callback %s failed", _check.named(cb))
 
     # -- push mode ---------------------------------------------------------------------------------------
 
