@@ -364,3 +364,95 @@ def test_a_split_that_is_not_a_str_is_a_type_error(tmp_path) -> None:
 
     with pytest.raises(ArgumentTypeError, match="split must be a str or None, got 3"):
         load_labelled(tmp_path / "x.npz", split=3)  # type: ignore[arg-type]
+
+
+def _kaggle_csv(path, images: np.ndarray, labels: np.ndarray, usage: list[str] | None = None,
+                header: str = "emotion,pixels,Usage") -> Any:
+    """A file in the layout of Kaggle's fer2013.csv (or, by ``header``, icml_face_data.csv)."""
+    names = [h.strip().lower() for h in header.split(",")]
+    lines = [header]
+    for i, (image, label) in enumerate(zip(images, labels)):
+        fields = {"emotion": str(int(label)), "pixels": " ".join(map(str, image.ravel().tolist())),
+                  "usage": usage[i] if usage else ""}
+        lines.append(",".join(fields[n] for n in names))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_fer2013_csv_as_kaggle_gives_it_loads_like_the_npz(tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    labels = np.array([4, 0, 6, 3, 4])
+    usage = ["Training", "PrivateTest", "PublicTest", "PrivateTest", "PrivateTest"]
+    data = _kaggle_csv(tmp_path / "fer2013.csv", images, labels, usage)
+    every = load_labelled(data)
+    assert every.labels == ["sadness", "anger", "neutral", "happiness", "sadness"]
+    assert np.array_equal(np.stack([every.image(i) for i in range(5)]), images)
+    private = load_labelled(data, split="PrivateTest", limit=2)
+    assert private.labels == ["anger", "happiness"] and np.array_equal(private.image(1), images[3])
+    # icml_face_data.csv: other column order, names with a leading space
+    icml = _kaggle_csv(tmp_path / "icml_face_data.csv", images, labels, usage, header="emotion, Usage, pixels")
+    assert load_labelled(icml, split="PrivateTest").labels == ["anger", "happiness", "sadness"]
+    # no Usage column: every row, and no split
+    plain = _kaggle_csv(tmp_path / "plain.csv", images[:2], labels[:2], header="emotion,pixels")
+    assert len(load_labelled(plain)) == 2
+    with pytest.raises(ImageFileError, match="no Usage column"):
+        load_labelled(plain, split="PrivateTest")
+    with pytest.raises(ImageFileError, match=r"no rows with split 'Test'.*'PrivateTest', 'PublicTest', 'Training'"):
+        load_labelled(data, split="Test")
+
+
+def test_cli_eval_reads_fer2013_csv(tmp_path, capsys, astronaut_bgr) -> None:
+    import cv2
+
+    face = cv2.resize(cv2.cvtColor(astronaut_bgr[40:240, 150:350], cv2.COLOR_BGR2GRAY), (48, 48))
+    data = _kaggle_csv(tmp_path / "fer2013.csv", np.stack([face] * 3), np.array([3, 3, 4]),
+                       ["PrivateTest", "PrivateTest", "Training"])
+    assert main(["eval", str(data), "--split", "PrivateTest", "--cropped", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert CONTRACT_KEYS <= set(report) and report["n"] == 2
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("label,path\n", "needs the columns emotion,pixels"),
+    ("emotion,pixels,Usage\n", "has no faces"),
+    ("emotion,pixels,Usage\n7," + " ".join(["0"] * 2304) + ",Training\n", r":2: emotion must be .* 0..6, got '7'"),
+    ("emotion,pixels,Usage\nsad," + " ".join(["0"] * 2304) + ",Training\n", "emotion must be"),
+    ("emotion,pixels,Usage\n4," + " ".join(["0"] * 2303) + ",Training\n", r":2: pixels must be a square grey image"),
+    ("emotion,pixels,Usage\n4," + " ".join(["0"] * 2300 + ["x"] * 4) + ",Training\n", "pixels must be a square"),
+    ("emotion,pixels,Usage\n4," + " ".join(["0"] * 2303 + ["256"]) + ",Training\n", "grey levels 0..255"),
+    ("emotion,pixels,Usage\n4," + " ".join(["0"] * 2304) + ",Training\n3," + " ".join(["0"] * 2025)
+     + ",Training\n", r":3: pixels must be 48x48 = 2304 values, as the rows before"),
+    ("emotion,pixels,Usage\n4," + " ".join(["0"] * 2304) + "\n", r":2: 2 fields, the header has 3"),
+])
+def test_a_corrupt_fer2013_csv_is_an_image_file_error_naming_the_row(tmp_path, text: str, says: str) -> None:
+    data = tmp_path / "fer2013.csv"
+    data.write_text(text)
+    with pytest.raises(ImageFileError, match=says) as err:
+        load_labelled(data)
+    assert "\n" not in str(err.value) and len(str(err.value)) < 400
+
+
+def test_a_fer2013_csv_that_is_not_text_is_an_image_file_error(tmp_path) -> None:
+    data = tmp_path / "fer2013.csv"
+    data.write_bytes(b"\xff\xfe\x00emotion")
+    with pytest.raises(ImageFileError, match="not UTF-8"):
+        load_labelled(data)
+
+
+@pytest.mark.fer
+def test_fer2013_csv_gives_the_same_report_as_the_npz(fer_npz, tmp_path) -> None:
+    from buddy_emotion import backends
+    from buddy_emotion.evaluation import evaluate
+
+    with np.load(fer_npz) as d:  # the first 120 PublicTest faces, written as Kaggle's CSV (in tmp_path only)
+        keep = np.flatnonzero(d["usage"] == "PublicTest")[:120]
+        data = _kaggle_csv(tmp_path / "fer2013.csv", d["images"][keep], d["labels"][keep], ["PublicTest"] * 120)
+    backend = backends.create("default")
+    try:
+        a = evaluate(backend, load_labelled(fer_npz, split="PublicTest", limit=120), cropped=True)
+        b = evaluate(backend, load_labelled(data, split="PublicTest"), cropped=True)
+    finally:
+        backend.close()
+    for key in ("n", "accuracy", "sad_auroc", "confusion", "per_class"):
+        assert a[key] == b[key], key

@@ -467,12 +467,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="one JSON object per backend")
     b.set_defaults(func=cmd_backends)
 
-    e = sub.add_parser("eval", help="evaluate a backend on labelled faces (.npz or folder with labels.csv)")
-    e.add_argument("data", help="an .npz with images and FER-2013 labels (0..6), or a folder with labels.csv "
-                                "(columns path,label)")
+    e = sub.add_parser("eval", help="evaluate a backend on labelled faces (.npz, FER-2013's .csv, or a folder "
+                                    "with labels.csv)")
+    e.add_argument("data", help="an .npz with images and FER-2013 labels (0..6), FER-2013's own .csv as Kaggle "
+                                "gives it (emotion,pixels,Usage), or a folder with labels.csv (columns path,label)")
     e.add_argument("--backend", default="default", help="backend name (default: %(default)s)")
     tta_opt(e)
-    e.add_argument("--split", default=None, help="rows whose 'usage' equals this (npz only)")
+    e.add_argument("--split", default=None, help="rows whose usage equals this, e.g. PrivateTest (.npz and .csv)")
     e.add_argument("--cropped", action="store_true", help="images are face crops: skip detection")
     e.add_argument("--limit", type=_limit_arg, default=None, help="first N images only (N >= 1)")
     e.add_argument("--json", action="store_true", help="print the report as one JSON object (last line)")

@@ -1,16 +1,21 @@
 """Evaluate a backend on labelled faces: the figures behind ``buddy-emotion eval``.
 
-Data is either an ``.npz`` with ``images`` (N,H,W or N,H,W,3 uint8), ``labels`` (FER-2013 integer order)
-and optional ``usage`` (split names), or a folder with ``labels.csv`` (columns ``path,label``; label
-names in FER-2013 or Azure naming). Report keys are a contract (see :func:`evaluate`).
+Data is an ``.npz`` with ``images`` (N,H,W or N,H,W,3 uint8), ``labels`` (FER-2013 integer order)
+and optional ``usage`` (split names); FER-2013's own ``.csv`` as Kaggle hands it out (``fer2013.csv``:
+columns ``emotion,pixels,Usage``, or ``icml_face_data.csv``: ``emotion, Usage, pixels``; each ``pixels``
+a square grey image as space-separated 0..255 values, row by row); or a folder with ``labels.csv``
+(columns ``path,label``; label names in FER-2013 or Azure naming). Report keys are a contract (see
+:func:`evaluate`).
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import os
 import sys
 import time
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -57,11 +62,12 @@ class LabelledImages:
 
 
 def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit: int | None = None) -> LabelledImages:
-    """Load an ``.npz`` or a folder with ``labels.csv`` (see module doc).
+    """Load an ``.npz``, FER-2013's ``.csv`` or a folder with ``labels.csv`` (see module doc).
 
     Args:
-        data: the ``.npz`` file or the folder.
-        split: rows whose ``usage`` equals this (``.npz`` only); None: all rows.
+        data: the ``.npz`` or ``.csv`` file, or the folder.
+        split: rows whose ``usage`` (``Usage`` in the CSV) equals this, e.g. ``"PrivateTest"`` (not for
+            folders); None: all rows.
         limit: the first ``limit`` (>= 1) rows only; None: all.
 
     Raises:
@@ -91,7 +97,10 @@ def load_labelled(data: str | os.PathLike[str], split: str | None = None, limit:
     except OSError as e:
         raise ImageFileError(f"cannot read {p}: {e.strerror or e}") from None
     if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # numpy would try it as a pickle, and say so
-        raise ImageFileError(f"{p} is not an .npz file (a zip of arrays), nor a folder with labels.csv")
+        if p.suffix.lower() == ".csv":
+            return _load_fer_csv(p, split, limit)
+        raise ImageFileError(f"{p} is not an .npz file (a zip of arrays), nor FER-2013's .csv, nor a folder "
+                             "with labels.csv")
     try:
         with np.load(p, allow_pickle=False) as d:
             if "images" not in d.files or "labels" not in d.files:
@@ -136,6 +145,78 @@ def _column(p: Path, d: Any, name: str, rows: int | None = None, *, flat: bool =
     return a
 
 
+def _load_fer_csv(p: Path, split: str | None, limit: int | None) -> LabelledImages:
+    """FER-2013 as Kaggle hands it out: one face per row, ``emotion`` (0..6), ``pixels`` (a square grey image,
+    space-separated, row by row) and optional ``Usage``; column names are matched without case or spaces."""
+    images: list[np.ndarray] = []
+    ints: list[int] = []
+    splits: set[str] = set()
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as fh:  # -sig: a byte-order mark (Excel) is not a name
+            reader = csv.reader(fh)
+            header = [h.strip().lower() for h in next(reader, [])]
+            if not {"emotion", "pixels"} <= set(header):
+                raise ImageFileError(f"{p}: a .csv of faces needs the columns emotion,pixels[,Usage] (FER-2013 as "
+                                     f"Kaggle gives it); has {header[:8]}. A folder of images takes labels.csv")
+            e_col, p_col = header.index("emotion"), header.index("pixels")
+            u_col = header.index("usage") if "usage" in header else None
+            if split and u_col is None:
+                raise ImageFileError(f"{p} has no Usage column, so --split cannot be used")
+            for row_no, row in enumerate(reader, start=2):
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise ImageFileError(f"{p}:{row_no}: {len(row)} fields, the header has {len(header)}")
+                if u_col is not None:
+                    splits.add(row[u_col].strip())
+                    if split and row[u_col].strip() != split:
+                        continue
+                ints.append(_csv_emotion(p, row_no, row[e_col]))
+                images.append(_csv_pixels(p, row_no, row[p_col], images[0].shape[0] if images else None))
+                if limit and len(ints) >= limit:
+                    break
+    except UnicodeDecodeError as e:
+        raise ImageFileError(f"{p} is not UTF-8 text: {e}") from None
+    except csv.Error as e:
+        raise ImageFileError(f"{p} is not a valid CSV file: {e}") from None
+    except ImageFileError:  # an OSError too: not to be wrapped again
+        raise
+    except OSError as e:
+        raise ImageFileError(f"cannot read {p}: {e.strerror or e}") from None
+    if split and not ints:
+        raise ImageFileError(f"no rows with split {split!r} in {p}; splits: {sorted(splits)}")
+    if not ints:
+        raise ImageFileError(f"{p} has no faces (a header and no rows)")
+    return LabelledImages([FER2013_ORDER[i] for i in ints], np.stack(images))
+
+
+def _csv_emotion(p: Path, row_no: int, text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 6:
+        raise ImageFileError(f"{p}:{row_no}: emotion must be a FER-2013 class number 0..6, got {text.strip()[:20]!r}")
+    return value
+
+
+def _csv_pixels(p: Path, row_no: int, text: str, side: int | None) -> np.ndarray:
+    """One row's ``pixels`` as a (side, side) uint8 image; ``side`` that of the rows before, if any."""
+    with warnings.catch_warnings():  # numpy warns, and stops, at text it cannot read: that row is corrupt
+        warnings.simplefilter("error")
+        try:
+            values = np.fromstring(text, dtype=np.int64, sep=" ")
+        except (ValueError, DeprecationWarning):
+            values = np.empty(0, np.int64)
+    n = len(values)
+    if n == 0 or math.isqrt(n) ** 2 != n or (side is not None and n != side * side):
+        want = "a square grey image" if side is None else f"{side}x{side} = {side * side} values, as the rows before"
+        raise ImageFileError(f"{p}:{row_no}: pixels must be {want} as space-separated whole numbers, got {n} values")
+    if values.min() < 0 or values.max() > 255:
+        raise ImageFileError(f"{p}:{row_no}: pixels must be grey levels 0..255")
+    return values.astype(np.uint8).reshape(math.isqrt(n), -1)
+
+
 def _load_folder(p: Path, split: str | None, limit: int | None) -> LabelledImages:
     csv_path = p / "labels.csv"
     if not csv_path.is_file():
@@ -164,7 +245,7 @@ def _load_folder(p: Path, split: str | None, limit: int | None) -> LabelledImage
     except (OSError, ValueError) as e:  # unreadable, or a path the OS refuses (a NUL character)
         raise ImageFileError(f"cannot read {csv_path}: {e}") from None
     if split:
-        raise ImageFileError("--split applies to .npz data only")
+        raise ImageFileError("--split applies to .npz and .csv data only, not to a folder")
     n = len(labels) if not limit else min(limit, len(labels))
     return LabelledImages(labels[:n], None, paths[:n])
 
