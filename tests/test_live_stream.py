@@ -354,11 +354,18 @@ def test_the_monitor_refuses_to_run_a_camera_with_a_live_stream_detector() -> No
         assert not monitor.running
 
 
+def _run_script(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
+    """Run ``source`` (indented) as a script of its own, with this checkout's library: for what happens at exit."""
+    script = tmp_path / "forgotten.py"
+    script.write_text(textwrap.dedent(source))
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+
+
 def test_the_interpreter_exit_waits_for_a_detector_never_closed(tmp_path: Path) -> None:
     # the worker is a daemon thread: without the wait it would be cut off at exit (inside LiteRT, that can
     # abort the process); with it, the frame in hand and the one waiting are read before the process ends
-    script = tmp_path / "forgotten.py"
-    script.write_text(textwrap.dedent("""
+    out = _run_script(tmp_path, """
         import threading
         import time
         import numpy as np
@@ -380,9 +387,7 @@ def test_the_interpreter_exit_waits_for_a_detector_never_closed(tmp_path: Path) 
         assert Slow.started.wait(10)  # in hand (a sleep could end first on a busy machine: 1.0 then dropped)
         d.detect_async(frame, 2.0)
         print("exit", flush=True)
-    """))
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    """)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["exit", "read", "1.0", "read", "2.0"]
 
@@ -531,8 +536,7 @@ def test_a_frame_stamped_by_the_clock_does_not_restart_the_stream_as_in_video_mo
 
 
 def test_a_failure_not_raised_when_the_interpreter_exits_is_logged(tmp_path: Path) -> None:
-    script = tmp_path / "forgotten.py"
-    script.write_text(textwrap.dedent("""
+    out = _run_script(tmp_path, """
         import threading
         import numpy as np
         from buddy_emotion import Detector
@@ -550,9 +554,7 @@ def test_a_failure_not_raised_when_the_interpreter_exits_is_logged(tmp_path: Pat
         d = Detector(Failing(), result_callback=print)
         d.detect_async(np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8), 1.0)
         assert Failing.read.wait(10)  # failed, or failing: kept, or about to be, with no call left to raise it
-    """))
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    """)
     assert out.returncode == 0, out.stderr
     assert "reading failed and was not raised: the service answered 500" in out.stderr
 
