@@ -614,3 +614,30 @@ def test_ema_restarts_when_a_resume_falls_back_to_an_older_backup(fake_npz: Path
     assert _epochs(run) == [0, 1, 2]
     for raw, avg in zip(evaluated[0], evaluated[2]):  # epoch 1 again: the average is its raw weights
         np.testing.assert_allclose(avg, raw, atol=1e-6)
+
+
+def _as_kaggle_csv(npz: Path, dst: Path) -> Path:
+    """``npz`` rewritten as Kaggle's fer2013.csv (emotion,pixels,Usage): no FER+ votes."""
+    with np.load(npz) as d, dst.open("w") as fh:
+        fh.write("emotion,pixels,Usage\n")
+        for image, label, usage in zip(d["images"], d["labels"], d["usage"]):
+            fh.write(f"{int(label)},{' '.join(map(str, image.ravel().tolist()))},{usage}\n")
+    return dst
+
+
+def test_training_reads_kaggles_fer2013_csv(fake_npz: Path, tmp_path: Path) -> None:
+    from buddy_emotion.errors import InvalidArgumentError
+    from buddy_emotion.training import fer
+
+    data = _as_kaggle_csv(fake_npz, tmp_path / "fer2013.csv")
+    for split in ("Training", "PublicTest"):
+        a, b = fer.load_split(fake_npz, split), fer.load_split(data, split)
+        np.testing.assert_array_equal(a["images"], b["images"])
+        np.testing.assert_array_equal(a["labels"], b["labels"])
+        assert "ferplus" not in b
+    with pytest.raises(InvalidArgumentError, match="needs FER\\+ votes"):  # not silently trained without them
+        fer.train(fer.TrainConfig(data=str(data), out_dir=str(tmp_path / "refused"), ferplus_weight=0.25))
+    assert not (tmp_path / "refused").exists()  # refused before anything was written
+    cfg = fer.TrainConfig(data=str(data), out_dir=str(tmp_path / "run"), epochs=1, batch_size=32,
+                          widths=(8, 16, 16), seed=7, threads=1)
+    assert fer.train(cfg).is_file()

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from buddy_emotion.errors import InvalidArgumentError, ModelFileError
+from buddy_emotion.labels import FER2013_ORDER
 
 # FER+ vote columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
 _FERPLUS_TO_FER = {4: 0, 5: 1, 6: 2, 1: 3, 3: 4, 2: 5, 0: 6}
@@ -64,8 +65,17 @@ class TrainConfig:
 def load_split(path: str | os.PathLike[str], split: str) -> dict[str, np.ndarray]:
     """Return ``images`` (N,48,48) uint8, ``labels`` (N,) int and ``ferplus`` (N,10) of one split.
 
-    Reads ``fer2013_dev.npz`` or its lossless compact copy written by :func:`compact` (WebP-coded faces).
+    Reads ``fer2013_dev.npz`` or its lossless compact copy written by :func:`compact` (WebP-coded faces), or
+    FER-2013's own ``.csv`` as Kaggle hands it out (``fer2013.csv``; no FER+ votes there, so no ``ferplus``).
     """
+    if Path(path).suffix.lower() == ".csv":
+        from buddy_emotion.evaluation import load_labelled
+
+        rows = load_labelled(path, split=split)  # ImageFileError, naming the line, for a corrupt row
+        images = np.stack([rows.image(i) for i in range(len(rows))])
+        if images.shape[1:] != (48, 48):
+            raise InvalidArgumentError(f"{path}: FER-2013 faces are 48x48, these are {images.shape[1:]}")
+        return {"images": images, "labels": np.array([FER2013_ORDER.index(c) for c in rows.labels], np.int64)}
     try:
         with np.load(path, allow_pickle=False) as d:
             keep = d["usage"] == split
@@ -455,6 +465,11 @@ def train(cfg: TrainConfig) -> Path:
     start_epoch = _resume_epoch(out, cfg)  # BackupAndRestore leaves its folder only when a run was cut short
     resuming = start_epoch > 0
     keras.utils.set_random_seed(cfg.seed + start_epoch)  # a resumed run does not replay epoch 0's draws
+    tr = load_split(cfg.data, "Training")  # before anything is written: a bad file leaves no run behind
+    va = load_split(cfg.data, "PublicTest")
+    if cfg.ferplus_weight > 0 and "ferplus" not in tr:
+        raise InvalidArgumentError(f"--ferplus-weight {cfg.ferplus_weight} needs FER+ votes, which {cfg.data} does "
+                                   "not hold (Kaggle's fer2013.csv has none): use --ferplus-weight 0")
     out.mkdir(parents=True, exist_ok=True)
     best = out / "best.keras"
     history = out / "history.csv"
@@ -476,8 +491,6 @@ def train(cfg: TrainConfig) -> Path:
     record["extra"] = {"keras_backend": keras.backend.backend(), "hardware": _hardware(), **cfg.extra}
     (out / "config.json").write_text(json.dumps(record, indent=2))
 
-    tr = load_split(cfg.data, "Training")
-    va = load_split(cfg.data, "PublicTest")
     if cfg.limit:
         tr = {k: v[: cfg.limit] for k, v in tr.items()}
     y_tr = soft_targets(tr["labels"], tr.get("ferplus"), cfg)
