@@ -68,7 +68,7 @@ class DetectorOptions:
             required in that mode and refused in the others.
 
     ``dataclasses.replace(options, threshold=0.6)`` gives a checked copy; the repr can be pasted back as code (but for
-    a ``result_callback``, which shows as Python shows functions).
+    a ``result_callback``, shown by its name in angle brackets: never its repr, which could hold a frame).
     """
 
     backend: str = "default"
